@@ -1,0 +1,2 @@
+//! STUN (RFC 8489), sans-IO.
+#![forbid(unsafe_code)]

@@ -1,0 +1,103 @@
+//! `cargo xtask bench`: runs the criterion benches, then prints one table of every
+//! result criterion recorded under `target/criterion` (time per iteration and
+//! throughput, in elements/s or MB/s).
+
+use crate::{cargo, root, Result};
+use serde_json::Value;
+use std::path::Path;
+
+pub(crate) fn run_benches(args: &[String]) -> Result {
+    let mut c = cargo();
+    c.arg("bench");
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    let mut package = false;
+    while let Some(a) = it.next() {
+        if a == "--package" || a == "-p" {
+            let p = it.next().ok_or("--package needs a name")?;
+            c.args(["--package", p]);
+            package = true;
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    if !package {
+        c.arg("--workspace");
+    }
+    c.arg("--");
+    c.args(&rest);
+    crate::run(c)
+}
+
+pub(crate) fn run(args: &[String]) -> Result {
+    run_benches(args)?;
+    summary()
+}
+
+fn summary() -> Result {
+    let dir = root().join("target").join("criterion");
+    let mut rows = Vec::new();
+    walk(&dir, &mut rows);
+    rows.sort();
+    println!("\n{:<64} {:>14} {:>18}", "benchmark", "time/iter", "throughput");
+    println!("{}", "-".repeat(98));
+    for (name, time, thr) in rows {
+        println!("{name:<64} {time:>14} {thr:>18}");
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path, rows: &mut Vec<(String, String, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if !p.is_dir() {
+            continue;
+        }
+        if p.file_name().is_some_and(|n| n == "new") {
+            if let Some(row) = row(&p) {
+                rows.push(row);
+            }
+        } else if p.file_name().is_some_and(|n| n != "report" && n != "base") {
+            walk(&p, rows);
+        }
+    }
+}
+
+fn read(p: &Path) -> Option<Value> {
+    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+}
+
+fn row(new: &Path) -> Option<(String, String, String)> {
+    let est = read(&new.join("estimates.json"))?;
+    let bench = read(&new.join("benchmark.json"))?;
+    let ns = est["mean"]["point_estimate"].as_f64()?;
+    let name = bench["full_id"].as_str()?.to_string();
+    let time = if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    };
+    let thr = match &bench["throughput"] {
+        Value::Object(m) => {
+            if let Some(b) = m.get("Bytes").or(m.get("BytesDecimal")).and_then(Value::as_f64) {
+                format!("{:.1} MB/s", b / ns * 1e9 / 1e6)
+            } else if let Some(n) = m.get("Elements").and_then(Value::as_f64) {
+                let per_s = n / ns * 1e9;
+                if per_s >= 1e6 {
+                    format!("{:.2} M elem/s", per_s / 1e6)
+                } else {
+                    format!("{:.1} k elem/s", per_s / 1e3)
+                }
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
+    Some((name, time, thr))
+}
