@@ -1,0 +1,14 @@
+//! RTP.
+#![forbid(unsafe_code)]
+
+mod bits;
+mod cursor;
+pub mod error;
+pub mod rtcp;
+pub mod rtp;
+pub mod types;
+
+pub use error::{Error, Result};
+pub use rtcp::RtcpPacket;
+pub use rtp::{RtpHeader, RtpPacket};
+pub use types::{ExtSeqNo, NtpTime, SeqNo, SeqNoUnwrapper, Ssrc};
