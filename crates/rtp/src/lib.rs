@@ -1,7 +1,9 @@
 //! RTP.
 #![forbid(unsafe_code)]
 
+pub mod assembler;
 mod bits;
+pub mod codec;
 mod cursor;
 pub mod error;
 pub mod rtcp;
