@@ -27,6 +27,7 @@ pub use cause::ErrorCause;
 pub use chunk::{
     Abort, Chunk, ChunkType, CookieEcho, DataChunk, ErrorChunk, ForwardTsn, ForwardTsnStream,
     Heartbeat, IDataChunk, IForwardTsn, IForwardTsnStream, Init, ReConfig, Sack, Shutdown,
+    UnknownAction,
 };
 pub use param::{Param, ReconfigResult};
 
