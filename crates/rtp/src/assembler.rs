@@ -229,6 +229,10 @@ impl<D: Depacketizer> FrameAssembler<D> {
 
     fn assemble(&mut self, mut force: bool) {
         while let Some(next) = self.next {
+            if self.buffer.is_empty() {
+                // Nothing held: there is no gap to report yet.
+                return;
+            }
             match self.walk(next) {
                 Walk::Complete(end) => {
                     self.emit(next, end);
@@ -245,9 +249,6 @@ impl<D: Depacketizer> FrameAssembler<D> {
                         return;
                     }
                 }
-            }
-            if self.buffer.is_empty() {
-                return;
             }
         }
     }
@@ -456,6 +457,14 @@ mod tests {
         }
         // Frame 0 out; frame 1 waits for its first packet.
         assert_eq!(drain(&mut a).len(), 1);
+        // Skipping with nothing held reports nothing.
+        let mut empty = FrameAssembler::new(Vp8Depacketizer, 10);
+        for (s, ts, m, p, _) in pk.iter().take(first1) {
+            empty.push(*s, *ts, *m, p);
+        }
+        empty.skip_missing();
+        assert!(matches!(empty.poll(), Some(AssemblerEvent::Frame(_))));
+        assert!(empty.poll().is_none());
         a.skip_missing();
         let ev = drain(&mut a);
         assert!(matches!(ev[0], AssemblerEvent::Gap { .. }));

@@ -6,8 +6,11 @@ mod bits;
 pub mod codec;
 mod cursor;
 pub mod error;
+pub mod receiver;
 pub mod rtcp;
 pub mod rtp;
+pub mod rtx;
+pub mod sender;
 pub mod types;
 
 pub use error::{Error, Result};
