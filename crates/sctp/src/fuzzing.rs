@@ -75,7 +75,9 @@ pub fn sctp_association(data: &[u8]) {
                 let _ = a.handle_receive(now, body);
             }
             2 => {
-                let ms = body.iter().fold(0u64, |acc, &x| acc * 7 + u64::from(x)) % 120_000;
+                let ms = body.iter().fold(0u64, |acc, &x| {
+                    acc.wrapping_mul(7).wrapping_add(u64::from(x))
+                }) % 120_000;
                 now += Duration::from_millis(ms);
                 a.handle_timeout(now);
                 b.handle_timeout(now);

@@ -507,14 +507,19 @@ impl Reassembly {
         let Some(s) = self.streams.get_mut(&stream) else {
             return;
         };
+        // Complete messages up to `last` are still delivered, in order; incomplete ones are
+        // dropped (RFC 3758 §3.6).
         let mut freed = 0usize;
         while let Some(e) = s.ordered.first_entry() {
             if *e.key() > last {
                 break;
             }
-            let p = e.remove();
+            let mut p = e.remove();
             freed += p.bytes;
             self.frags -= p.frags.len().min(self.frags);
+            if let Some((ppid, data)) = p.complete.take() {
+                self.delivered.push_back(Delivered { stream, ppid, data });
+            }
         }
         self.bytes -= freed.min(self.bytes);
         s.next = s.next.max(last + 1);
@@ -626,6 +631,22 @@ mod tests {
             Bytes::from_static(b"after")
         );
         assert_eq!(r.bytes, 0);
+    }
+
+    #[test]
+    fn forward_tsn_delivers_complete_messages_it_skips_over() {
+        let mut r = Reassembly::new(1000);
+        // SSN 0 (TSN 40) lost, SSN 1 complete, SSN 2 (TSN 42) lost, SSN 3 complete.
+        r.add(chunk(41, 1, true, true, false, b"one")).unwrap();
+        r.add(chunk(43, 3, true, true, false, b"three")).unwrap();
+        assert!(r.delivered.is_empty());
+        r.forward_tsn(42, &[(1, 2)]);
+        let d: Vec<_> = r.delivered.drain(..).map(|d| d.data).collect();
+        assert_eq!(
+            d,
+            vec![Bytes::from_static(b"one"), Bytes::from_static(b"three")]
+        );
+        assert_eq!((r.bytes, r.frags), (0, 0));
     }
 
     #[test]
