@@ -1553,3 +1553,56 @@ impl Connection {
         self.connected()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_and_events_are_send() {
+        fn send<T: Send>() {}
+        send::<Connection>();
+        send::<Event>();
+        send::<crate::Certificate>();
+    }
+
+    #[test]
+    fn cookie_ignores_only_the_cookie_field() {
+        let cert = crate::Certificate::generate().unwrap();
+        let mut cfg = Config::new(Role::Server, cert);
+        cfg.cookie_secret = Some([1; 32]);
+        let c = Connection::new(cfg, Instant::now(), Counter(0)).unwrap();
+        // version, random, empty session_id, cookie, rest
+        let mut a = vec![0xfe, 0xfd];
+        a.extend([7u8; 32]);
+        a.push(0);
+        let mut b = a.clone();
+        a.extend([0, 1, 2, 3]);
+        b.extend([3, 9, 9, 9, 1, 2, 3]);
+        assert_eq!(
+            c.cookie_for(&a).unwrap().as_ref(),
+            c.cookie_for(&b).unwrap().as_ref()
+        );
+        b.push(4);
+        assert_ne!(
+            c.cookie_for(&a).unwrap().as_ref(),
+            c.cookie_for(&b).unwrap().as_ref()
+        );
+        assert!(c.cookie_for(&a[..20]).is_none());
+    }
+
+    struct Counter(u64);
+    impl rand_core::RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 += 1;
+            self.0
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            dst.iter_mut().for_each(|b| *b = self.next_u64() as u8);
+        }
+    }
+    impl CryptoRng for Counter {}
+}
