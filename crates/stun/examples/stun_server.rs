@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 
-use oxrtc_stun::{BindingServer, BindingServerConfig, Outcome};
+use oxrtc_stun::{BindingServer, BindingServerConfig, ServerOutcome};
 use tokio::net::UdpSocket;
 
 /// Serves binding requests on `socket` forever; `log` prints one line per datagram.
@@ -22,7 +22,7 @@ pub async fn serve(socket: UdpSocket, mut server: BindingServer, log: bool) -> s
         let (n, source) = socket.recv_from(&mut buf).await?;
         out.clear();
         match server.handle(source, &buf[..n], &mut out) {
-            Outcome::Respond { error } => {
+            ServerOutcome::Respond { error } => {
                 socket.send_to(&out, source).await?;
                 if log {
                     println!("answered {source} error={error:?}");

@@ -50,7 +50,7 @@
 //!             continue; // the network loses the first transmission
 //!         }
 //!         let mut response = Vec::new();
-//!         if let Outcome::Respond { .. } = server.handle(client_addr, &transmit.contents, &mut response) {
+//!         if let ServerOutcome::Respond { .. } = server.handle(client_addr, &transmit.contents, &mut response) {
 //!             client.handle_response(now, &Message::new_checked(&response[..])?)?;
 //!         }
 //!     }
@@ -88,7 +88,7 @@ pub mod wire;
 
 pub use error::Error;
 pub use integrity::{long_term_key_md5, userhash, IntegrityKey, FINGERPRINT_XOR};
-pub use server::{BindingServer, BindingServerConfig, Outcome, ServerStats};
+pub use server::{BindingServer, BindingServerConfig, ServerOutcome, ServerStats};
 pub use transaction::{
     ClientTransaction, TransactionConfig, TransactionEvent, Transactions, Transmit, Transport,
 };

@@ -25,7 +25,7 @@ pub struct BindingServerConfig {
 /// What [`BindingServer::handle`] did with a datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub enum Outcome {
+pub enum ServerOutcome {
     /// A response was written to the output buffer: a success response, or the error
     /// response with this code.
     Respond {
@@ -56,7 +56,7 @@ pub struct ServerStats {
 ///
 /// It owns no socket: the caller receives a datagram, calls [`handle`](Self::handle) with
 /// the source address and an output buffer, and sends what was written (if
-/// [`Outcome::Respond`]) back to the source. Stateless per request, so retransmitted
+/// [`ServerOutcome::Respond`]) back to the source. Stateless per request, so retransmitted
 /// requests are simply answered again (RFC 8489 §6.3.4 allows this for Binding).
 ///
 /// With short-term credentials configured ([`add_user`](Self::add_user)), requests must
@@ -74,7 +74,7 @@ pub struct ServerStats {
 ///
 /// let mut out = Vec::new();
 /// let from = "198.51.100.7:5000".parse().unwrap();
-/// assert_eq!(server.handle(from, &request, &mut out), Outcome::Respond { error: None });
+/// assert_eq!(server.handle(from, &request, &mut out), ServerOutcome::Respond { error: None });
 /// let response = Message::new_checked(&out[..])?;
 /// assert_eq!(response.attribute::<XorMappedAddress>()?, Some(XorMappedAddress(from)));
 /// response.verify_fingerprint()?;
@@ -119,13 +119,18 @@ impl BindingServer {
     }
 
     /// Handles one datagram from `source`; writes any response at the end of `out`.
-    pub fn handle(&mut self, source: SocketAddr, datagram: &[u8], out: &mut Vec<u8>) -> Outcome {
+    pub fn handle(
+        &mut self,
+        source: SocketAddr,
+        datagram: &[u8],
+        out: &mut Vec<u8>,
+    ) -> ServerOutcome {
         let outcome = self.process(source, datagram, out);
         match &outcome {
-            Outcome::Respond { error: None } => self.stats.success += 1,
-            Outcome::Respond { error: Some(_) } => self.stats.errors += 1,
-            Outcome::Indication => self.stats.indications += 1,
-            Outcome::Dropped(e) => {
+            ServerOutcome::Respond { error: None } => self.stats.success += 1,
+            ServerOutcome::Respond { error: Some(_) } => self.stats.errors += 1,
+            ServerOutcome::Indication => self.stats.indications += 1,
+            ServerOutcome::Dropped(e) => {
                 self.stats.dropped += 1;
                 tracing::debug!(%source, error = %e, "stun datagram dropped");
             }
@@ -133,20 +138,20 @@ impl BindingServer {
         outcome
     }
 
-    fn process(&self, source: SocketAddr, datagram: &[u8], out: &mut Vec<u8>) -> Outcome {
+    fn process(&self, source: SocketAddr, datagram: &[u8], out: &mut Vec<u8>) -> ServerOutcome {
         let msg = match Message::new_checked(datagram) {
             Ok(m) => m,
-            Err(e) => return Outcome::Dropped(e),
+            Err(e) => return ServerOutcome::Dropped(e),
         };
         let fingerprint = match msg.verify_fingerprint() {
             Ok(()) => true,
             Err(Error::MissingFingerprint) => false,
-            Err(e) => return Outcome::Dropped(e),
+            Err(e) => return ServerOutcome::Dropped(e),
         };
         match (msg.class(), msg.method()) {
             (Class::Request, _) => {}
-            (Class::Indication, Method::Binding) => return Outcome::Indication,
-            _ => return Outcome::Dropped(Error::NotARequest),
+            (Class::Indication, Method::Binding) => return ServerOutcome::Indication,
+            _ => return ServerOutcome::Dropped(Error::NotARequest),
         }
         let fingerprint = fingerprint || self.config.always_fingerprint;
         let error = |code: ErrorCode<'_>,
@@ -197,7 +202,7 @@ impl BindingServer {
         auth: Option<(&IntegrityKey, IntegrityAlgorithm)>,
         fingerprint: bool,
         out: &mut Vec<u8>,
-    ) -> Outcome {
+    ) -> ServerOutcome {
         let class = if result.is_ok() {
             Class::SuccessResponse
         } else {
@@ -237,12 +242,12 @@ impl BindingServer {
             Ok(())
         })();
         match written {
-            Ok(()) => Outcome::Respond {
+            Ok(()) => ServerOutcome::Respond {
                 error: result.err().map(|(code, _)| code.code),
             },
             Err(e) => {
                 b.abandon();
-                Outcome::Dropped(e)
+                ServerOutcome::Dropped(e)
             }
         }
     }

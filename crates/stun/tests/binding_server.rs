@@ -22,7 +22,7 @@ fn request(build: impl FnOnce(&mut MessageBuilder<'_>)) -> Vec<u8> {
     out
 }
 
-fn answer(server: &mut BindingServer, req: &[u8]) -> (Outcome, Vec<u8>) {
+fn answer(server: &mut BindingServer, req: &[u8]) -> (ServerOutcome, Vec<u8>) {
     let mut out = Vec::new();
     let outcome = server.handle(from(), req, &mut out);
     (outcome, out)
@@ -43,7 +43,7 @@ fn answers_with_xor_mapped_address() {
     });
     let req = request(|_| {});
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: None });
+    assert_eq!(outcome, ServerOutcome::Respond { error: None });
     let msg = Message::new_checked(&out[..]).unwrap();
     assert_eq!(msg.class(), Class::SuccessResponse);
     assert_eq!(msg.transaction_id(), TransactionId([5; 12]));
@@ -75,7 +75,7 @@ fn fingerprint_is_echoed_and_checked() {
     let n = bad.len();
     bad[n - 1] ^= 1;
     let (outcome, out) = answer(&mut server, &bad);
-    assert_eq!(outcome, Outcome::Dropped(Error::FingerprintMismatch));
+    assert_eq!(outcome, ServerOutcome::Dropped(Error::FingerprintMismatch));
     assert!(out.is_empty());
 }
 
@@ -83,7 +83,7 @@ fn fingerprint_is_echoed_and_checked() {
 fn drops_non_stun_responses_and_counts_indications() {
     let mut server = BindingServer::new(BindingServerConfig::default());
     let (outcome, out) = answer(&mut server, &[0x16, 0xfe, 0xfd, 0, 0]);
-    assert!(matches!(outcome, Outcome::Dropped(_)));
+    assert!(matches!(outcome, ServerOutcome::Dropped(_)));
     assert!(out.is_empty());
     let mut resp = Vec::new();
     MessageBuilder::new(
@@ -94,7 +94,7 @@ fn drops_non_stun_responses_and_counts_indications() {
     );
     assert_eq!(
         answer(&mut server, &resp).0,
-        Outcome::Dropped(Error::NotARequest)
+        ServerOutcome::Dropped(Error::NotARequest)
     );
     let mut ind = Vec::new();
     MessageBuilder::new(
@@ -103,7 +103,7 @@ fn drops_non_stun_responses_and_counts_indications() {
         Method::Binding,
         TransactionId([1; 12]),
     );
-    assert_eq!(answer(&mut server, &ind).0, Outcome::Indication);
+    assert_eq!(answer(&mut server, &ind).0, ServerOutcome::Indication);
     assert_eq!(server.stats().indications, 1);
     assert_eq!(server.stats().dropped, 2);
 }
@@ -119,7 +119,7 @@ fn other_methods_get_400() {
         TransactionId([1; 12]),
     );
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: Some(400) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(400) });
     assert_eq!(error_code(&out), 400);
     assert_eq!(
         Message::new_checked(&out[..]).unwrap().method(),
@@ -135,7 +135,7 @@ fn unknown_comprehension_required_gets_420() {
         b.add_raw(AttributeType(0xC001), b"ignored").unwrap();
     });
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: Some(420) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(420) });
     let msg = Message::new_checked(&out[..]).unwrap();
     assert_eq!(error_code(&out), 420);
     assert_eq!(
@@ -151,7 +151,7 @@ fn malformed_known_attribute_gets_400() {
         b.add_raw(AttributeType::PRIORITY, &[1, 2]).unwrap();
     });
     let (outcome, _) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: Some(400) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(400) });
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn short_term_auth() {
 
     // No credentials at all: 400.
     let (outcome, out) = answer(&mut server, &request(|_| {}));
-    assert_eq!(outcome, Outcome::Respond { error: Some(400) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(400) });
     assert!(!Message::new_checked(&out[..])
         .unwrap()
         .has_attribute(AttributeType::MESSAGE_INTEGRITY));
@@ -174,7 +174,7 @@ fn short_term_auth() {
     });
     assert_eq!(
         answer(&mut server, &req).0,
-        Outcome::Respond { error: Some(400) }
+        ServerOutcome::Respond { error: Some(400) }
     );
 
     // Unknown user: 401 without integrity.
@@ -185,7 +185,7 @@ fn short_term_auth() {
             .unwrap();
     });
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: Some(401) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(401) });
     assert!(!Message::new_checked(&out[..])
         .unwrap()
         .has_attribute(AttributeType::MESSAGE_INTEGRITY));
@@ -199,7 +199,7 @@ fn short_term_auth() {
     });
     assert_eq!(
         answer(&mut server, &req).0,
-        Outcome::Respond { error: Some(401) }
+        ServerOutcome::Respond { error: Some(401) }
     );
 
     // Right: signed success with the same algorithm, fingerprint echoed.
@@ -214,7 +214,7 @@ fn short_term_auth() {
             .unwrap();
     });
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: None });
+    assert_eq!(outcome, ServerOutcome::Respond { error: None });
     let msg = Message::new_checked(&out[..]).unwrap();
     assert_eq!(msg.verify_integrity(&key), Ok(IntegrityAlgorithm::HmacSha1));
     assert_eq!(msg.verify_fingerprint(), Ok(()));
@@ -243,7 +243,7 @@ fn short_term_auth() {
             .unwrap();
     });
     let (outcome, out) = answer(&mut server, &req);
-    assert_eq!(outcome, Outcome::Respond { error: Some(420) });
+    assert_eq!(outcome, ServerOutcome::Respond { error: Some(420) });
     assert!(Message::new_checked(&out[..])
         .unwrap()
         .verify_integrity(&key)
@@ -268,7 +268,7 @@ fn client_and_server_talk() {
     let mut out = Vec::new();
     assert_eq!(
         server.handle(from(), &tx.contents, &mut out),
-        Outcome::Respond { error: None }
+        ServerOutcome::Respond { error: None }
     );
     let msg = Message::new_checked(&out[..]).unwrap();
     assert!(table
