@@ -580,3 +580,38 @@ proptest! {
         }
     }
 }
+
+/// SRTCP with authentication only (E = 0, RFC 3711 §3.4), as libsrtp produces it with
+/// `sec_serv_auth` for RTCP (generated with pylibsrtp 1.0.0): master key || salt =
+/// 00 01 02 ..., sender report from SSRC 0x12345678, SRTCP index 1.
+#[test]
+fn libsrtp_authentication_only_srtcp() {
+    let plain = hex::decode("80c8000612345678000102030405060708090a0b0c0d0e0f10111213").unwrap();
+    let cm = "80c8000612345678000102030405060708090a0b0c0d0e0f10111213000000015867d909ffe875501957";
+    for (profile, srtcp) in [
+        (SrtpProfile::Aes128CmHmacSha1_80, cm),
+        (SrtpProfile::Aes128CmHmacSha1_32, cm),
+        (
+            SrtpProfile::AeadAes128Gcm,
+            "80c8000612345678000102030405060708090a0b0c0d0e0f101112135d7d915c67f851952cf669202a1b972800000001",
+        ),
+        (
+            SrtpProfile::AeadAes256Gcm,
+            "80c8000612345678000102030405060708090a0b0c0d0e0f10111213a18af46c18d4d1245efc0e25c5daa50c00000001",
+        ),
+    ] {
+        let material: Vec<u8> = (0..(profile.master_key_len() + profile.master_salt_len()) as u8).collect();
+        let (key, salt) = material.split_at(profile.master_key_len());
+        let mut rx = Context::new(profile, key, salt, Policy::default()).unwrap();
+        let mut buf = hex::decode(srtcp).unwrap();
+        let n = rx.unprotect_rtcp(&mut buf).unwrap();
+        assert_eq!(buf[..n], plain[..], "{profile}");
+        // Replayed: refused. Tampered clear body: refused.
+        let mut again = hex::decode(srtcp).unwrap();
+        assert_eq!(rx.unprotect_rtcp(&mut again), Err(Error::ReplayDuplicate));
+        let mut rx = Context::new(profile, key, salt, Policy::default()).unwrap();
+        let mut bad = hex::decode(srtcp).unwrap();
+        bad[10] ^= 1;
+        assert_eq!(rx.unprotect_rtcp(&mut bad), Err(Error::AuthenticationFailed), "{profile}");
+    }
+}
