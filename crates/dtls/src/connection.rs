@@ -24,6 +24,9 @@ use subtle::ConstantTimeEq;
 pub const MAX_PLAINTEXT_LEN: usize = 1 << 14;
 /// Protected records buffered while their epoch's keys are not yet known.
 const MAX_EARLY_RECORDS: usize = 8;
+/// Authenticated application data held until the handshake completes (the peer may
+/// send it before its Finished reaches us).
+const MAX_EARLY_DATA_RECORDS: usize = 8;
 /// Queued outgoing datagrams beyond which handshake retransmissions are not queued.
 const MAX_QUEUED_DATAGRAMS: usize = 64;
 /// HelloVerifyRequests a client follows before giving up.
@@ -235,6 +238,7 @@ pub struct Connection {
     read_cipher: Option<RecordCipher>,
     replay: ReplayWindow,
     early: Vec<Vec<u8>>,
+    early_data: Vec<Vec<u8>>,
     reassembler: Reassembler,
     send_seq: u16,
     // flights and timers
@@ -313,6 +317,7 @@ impl Connection {
             read_cipher: None,
             replay: ReplayWindow::default(),
             early: Vec::new(),
+            early_data: Vec::new(),
             reassembler: Reassembler::default(),
             send_seq: 0,
             flight: Vec::new(),
@@ -375,7 +380,9 @@ impl Connection {
     /// Bytes held for the peer's incomplete handshake messages and early records (bounded).
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn buffered_bytes(&self) -> usize {
-        self.reassembler.buffered_bytes() + self.early.iter().map(Vec::len).sum::<usize>()
+        self.reassembler.buffered_bytes()
+            + self.early.iter().map(Vec::len).sum::<usize>()
+            + self.early_data.iter().map(Vec::len).sum::<usize>()
     }
 
     /// Datagrams waiting in [`poll_transmit`](Self::poll_transmit).
@@ -584,6 +591,7 @@ impl Connection {
         self.hs = None;
         self.retransmit_at = None;
         self.early.clear();
+        self.early_data.clear();
     }
 
     fn send_alert(&mut self, level: AlertLevel, description: AlertDescription) {
@@ -686,6 +694,8 @@ impl Connection {
                 if h.content_type == ContentType::APPLICATION_DATA {
                     if self.state == State::Connected {
                         self.events.push_back(Event::ApplicationData(plain));
+                    } else if self.early_data.len() < MAX_EARLY_DATA_RECORDS {
+                        self.early_data.push(plain);
                     } else {
                         self.stats.dropped_records += 1;
                     }
@@ -1076,6 +1086,9 @@ impl Connection {
             self.flight.clear();
         }
         self.events.push_back(Event::Connected { srtp_profile });
+        for data in std::mem::take(&mut self.early_data) {
+            self.events.push_back(Event::ApplicationData(data));
+        }
         Ok(())
     }
 

@@ -184,3 +184,46 @@ fn garbage_is_dropped_without_growth() {
     // No output was produced in answer to the garbage once connected.
     assert!(p.server.poll_transmit().is_none());
 }
+
+#[test]
+fn application_data_before_finished_is_held_not_lost() {
+    let mut p = Pair::default_pair(25);
+    while p.server.state() != State::Connected {
+        assert!(p.step());
+    }
+    // The server's final flight is still queued or in flight; grab everything it has,
+    // add application data, and deliver it in reverse order.
+    p.drop_in_flight();
+    assert_eq!(p.client.state(), State::Handshaking);
+    // Make the server resend its final flight by replaying the client's flight.
+    let client_flight: Vec<Vec<u8>> = std::iter::from_fn(|| p.client.poll_transmit()).collect();
+    assert!(client_flight.is_empty());
+    p.client.handle_timeout(p.now + Duration::from_secs(1));
+    let client_flight: Vec<Vec<u8>> = std::iter::from_fn(|| p.client.poll_transmit()).collect();
+    let later = p.now + Duration::from_secs(1);
+    for d in &client_flight {
+        p.server.handle_receive(later, d).unwrap();
+    }
+    let mut server_out: Vec<Vec<u8>> = std::iter::from_fn(|| p.server.poll_transmit()).collect();
+    assert!(!server_out.is_empty(), "final flight resent");
+    p.server.send_application_data(b"early").unwrap();
+    server_out.push(p.server.poll_transmit().unwrap());
+    server_out.reverse();
+    for d in &server_out {
+        p.client.handle_receive(later, d).unwrap();
+    }
+    p.collect();
+    assert_eq!(p.client.state(), State::Connected);
+    assert_eq!(p.client_data(), vec![b"early".to_vec()]);
+    let connected_at = p
+        .client_events
+        .iter()
+        .position(|e| matches!(e, Event::Connected { .. }))
+        .unwrap();
+    let data_at = p
+        .client_events
+        .iter()
+        .position(|e| matches!(e, Event::ApplicationData(_)))
+        .unwrap();
+    assert!(connected_at < data_at, "data is delivered after Connected");
+}
