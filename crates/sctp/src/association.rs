@@ -834,10 +834,12 @@ impl Association {
             ext.push(ChunkType::I_DATA);
             ext.push(ChunkType::I_FORWARD_TSN);
         }
-        let mut params = vec![Param::SupportedExtensions(ext), Param::ForwardTsnSupported];
+        // Same parameters, in the same order, as Chromium's dcsctp.
+        let mut params = vec![Param::ForwardTsnSupported];
         if self.config.zero_checksum {
             params.push(Param::ZeroChecksumAcceptable { edmid: EDMID_DTLS });
         }
+        params.push(Param::SupportedExtensions(ext));
         Init {
             initiate_tag: self.local_tag,
             a_rwnd: self.config.receive_window,
@@ -925,7 +927,7 @@ impl Association {
                 continue;
             }
             let len = c.frag.data.len();
-            let room = ((mtu - buf.len()) & !3).saturating_sub(hdr);
+            let room = (mtu.saturating_sub(buf.len()) & !3).saturating_sub(hdr);
             if len > room {
                 break;
             }
@@ -958,18 +960,14 @@ impl Association {
                     break;
                 }
                 let rwnd = (self.peer_rwnd as usize).saturating_sub(self.outstanding.flight);
-                let room = ((mtu - buf.len()) & !3).saturating_sub(hdr);
+                let room = (mtu.saturating_sub(buf.len()) & !3).saturating_sub(hdr);
                 if room < MIN_FRAGMENT && buf.len() > wire::COMMON_HEADER_LEN {
                     break;
                 }
-                if self.outstanding.flight > 0 && rwnd < room.min(MIN_FRAGMENT.max(1)) {
+                // Silly window avoidance: with data in flight, wait for a full chunk of window.
+                if self.outstanding.flight > 0 && rwnd < room {
                     break;
                 }
-                let room = if self.outstanding.flight > 0 {
-                    room.min(rwnd)
-                } else {
-                    room
-                };
                 let Some(frag) =
                     self.send_queue
                         .next_fragment(now, room, self.use_i_data, self.use_i_data)
@@ -1207,6 +1205,8 @@ impl Association {
                         UnknownAction::StopAndReport | UnknownAction::SkipAndReport
                     ) && self.peer_tag != 0
                     {
+                        // Report at most 256 bytes of it, so the ERROR fits in a packet.
+                        let value = value.slice(..value.len().min(252));
                         let mut raw = Vec::with_capacity(4 + value.len());
                         Chunk::Unknown {
                             chunk_type,
@@ -2399,7 +2399,8 @@ fn parse_caps(params: &[Param]) -> (Caps, Vec<Bytes>) {
             Param::SupportedExtensions(types) => {
                 caps.forward_tsn |= types.contains(&ChunkType::FORWARD_TSN);
                 caps.reconfig |= types.contains(&ChunkType::RE_CONFIG);
-                caps.i_data |= types.contains(&ChunkType::I_DATA);
+                caps.i_data |=
+                    types.contains(&ChunkType::I_DATA) && types.contains(&ChunkType::I_FORWARD_TSN);
             }
             Param::ZeroChecksumAcceptable { edmid } => caps.zero_checksum = *edmid == EDMID_DTLS,
             Param::Unknown { param_type, value } => {
