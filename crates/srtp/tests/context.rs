@@ -615,3 +615,11 @@ fn libsrtp_authentication_only_srtcp() {
         assert_eq!(rx.unprotect_rtcp(&mut bad), Err(Error::AuthenticationFailed), "{profile}");
     }
 }
+
+#[test]
+fn contexts_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Context>();
+    assert_send_sync::<ContextPair>();
+    assert_send_sync::<Error>();
+}
