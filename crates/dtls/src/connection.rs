@@ -427,7 +427,8 @@ impl Connection {
             return;
         }
         if self.retransmit_at.is_some_and(|t| now >= t) {
-            self.rto = (self.rto * 2).min(self.config.max_retransmit_timeout);
+            let max = self.config.max_retransmit_timeout;
+            self.rto = self.rto.checked_mul(2).unwrap_or(max).min(max);
             self.stats.retransmissions += 1;
             if let Err(e) = self.transmit_flight(now, true) {
                 let _ = self.fail(e);
