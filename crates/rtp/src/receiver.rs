@@ -229,6 +229,9 @@ impl ReceiveStream {
 
     /// Adds one packet's fields: sequence number, RTP timestamp, payload length, and whether
     /// it is a retransmission (excluded from jitter).
+    ///
+    /// Duplicates are recognised within the last 128 sequence numbers; a packet older than
+    /// that counts as new only while NACK still tracks it as missing.
     pub fn handle_rtp(
         &mut self,
         now: Instant,

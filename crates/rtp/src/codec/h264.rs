@@ -70,9 +70,15 @@ impl Packetizer for H264Packetizer {
                 fragment(nal, mtu, &mut out);
                 continue;
             }
+            if nal.len() > 0xFFFF {
+                // Too long for an aggregation length field: alone in its packet.
+                flush_stap(&mut stap, &mut out);
+                out.push(nal.to_vec());
+                continue;
+            }
             let mut candidate = stap.clone();
             candidate.push(nal);
-            if self.disable_aggregation || stap_len(&candidate) > mtu || nal.len() > 0xFFFF {
+            if self.disable_aggregation || stap_len(&candidate) > mtu {
                 flush_stap(&mut stap, &mut out);
             }
             stap.push(nal);
@@ -281,6 +287,20 @@ pub(crate) mod tests {
             &annex_b(&[vec![0x09, 0xF0], sps.clone(), pps.clone(), idr.clone()]),
         );
         assert_eq!(out, key);
+    }
+
+    #[test]
+    fn nal_longer_than_a_length_field() {
+        let big: Vec<u8> = [0x41]
+            .into_iter()
+            .chain(core::iter::repeat_n(7, 70_000))
+            .collect();
+        let small = vec![0x41, 1, 2];
+        let frame = annex_b(&[small.clone(), big.clone(), small]);
+        let mut p = H264Packetizer::default();
+        let (out, payloads) = round_trip(&mut p, &mut H264Depacketizer::default(), 200_000, &frame);
+        assert_eq!(out, frame);
+        assert_eq!(payloads.len(), 3);
     }
 
     fn arb_nal() -> impl Strategy<Value = Vec<u8>> {

@@ -77,9 +77,15 @@ impl Packetizer for H265Packetizer {
                 fragment(nal, mtu, &mut out);
                 continue;
             }
+            if nal.len() > 0xFFFF {
+                // Too long for an aggregation length field: alone in its packet.
+                flush_ap(&mut ap, &mut out);
+                out.push(nal.to_vec());
+                continue;
+            }
             let mut candidate = ap.clone();
             candidate.push(nal);
-            if self.disable_aggregation || ap_len(&candidate) > mtu || nal.len() > 0xFFFF {
+            if self.disable_aggregation || ap_len(&candidate) > mtu {
                 flush_ap(&mut ap, &mut out);
             }
             ap.push(nal);

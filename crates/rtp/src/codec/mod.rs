@@ -230,14 +230,16 @@ pub(crate) const START_CODE: [u8; 4] = [0, 0, 0, 1];
 pub(crate) mod tests {
     use super::*;
 
-    /// Packetizes `frame` at `mtu` and depacketizes the result, checking sizes and returning
-    /// the reassembled frame and the payloads.
-    pub(crate) fn round_trip<P: Packetizer, D: Depacketizer>(
+    /// Packetizes `frame` at `mtu` and depacketizes the result, checking sizes and that
+    /// packetizing the depacketized frame again (from the same packetizer state) gives the same
+    /// payloads; returns the reassembled frame and the payloads.
+    pub(crate) fn round_trip<P: Packetizer + Clone, D: Depacketizer>(
         p: &mut P,
         d: &mut D,
         mtu: usize,
         frame: &[u8],
     ) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut again = p.clone();
         let payloads = p.packetize(mtu, frame).unwrap();
         assert!(!payloads.is_empty());
         let mut out = Vec::new();
@@ -248,6 +250,11 @@ pub(crate) mod tests {
             }
             d.depacketize(pl, &mut out).unwrap();
         }
+        assert_eq!(
+            again.packetize(mtu, &out).unwrap(),
+            payloads,
+            "depacketize -> packetize"
+        );
         (out, payloads)
     }
 

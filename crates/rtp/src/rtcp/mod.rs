@@ -105,7 +105,8 @@ pub struct UnknownPacket {
     pub count: u8,
     /// The packet type.
     pub packet_type: u8,
-    /// The body after the common header, padding removed (zero-padded to 32 bits on write).
+    /// The body after the common header, padding removed and zero-filled to whole 32-bit
+    /// words.
     pub body: Vec<u8>,
 }
 
@@ -189,11 +190,16 @@ impl RtcpPacket {
             (PT_PSFB, FMT_FIR) => RtcpPacket::Fir(Fir::parse(body)?),
             (PT_PSFB, FMT_AFB) if Remb::matches(body) => RtcpPacket::Remb(Remb::parse(body)?),
             (PT_XR, _) => RtcpPacket::ExtendedReport(ExtendedReport::parse(body)?),
-            (packet_type, count) => RtcpPacket::Unknown(UnknownPacket {
-                count,
-                packet_type,
-                body: body.to_vec(),
-            }),
+            (packet_type, count) => {
+                // Zero-fill to whole words so that writing it back changes nothing.
+                let mut body = body.to_vec();
+                body.resize(body.len().div_ceil(4) * 4, 0);
+                RtcpPacket::Unknown(UnknownPacket {
+                    count,
+                    packet_type,
+                    body,
+                })
+            }
         })
     }
 
