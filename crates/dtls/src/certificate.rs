@@ -368,6 +368,30 @@ impl FromStr for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fingerprint_text_round_trip(alg in 0usize..4, bytes in proptest::collection::vec(any::<u8>(), 64)) {
+            let alg = [
+                FingerprintAlgorithm::Sha1,
+                FingerprintAlgorithm::Sha256,
+                FingerprintAlgorithm::Sha384,
+                FingerprintAlgorithm::Sha512,
+            ][alg];
+            let len = alg.digest().output_len();
+            let fp = Fingerprint::new(alg, bytes[..len].to_vec()).unwrap();
+            prop_assert_eq!(fp.to_string().parse::<Fingerprint>().unwrap(), fp);
+        }
+
+        #[test]
+        fn fingerprint_parse_write_stable(s in "(sha-(1|256) )?([0-9a-fA-F:]{0,70})") {
+            if let Ok(fp) = s.parse::<Fingerprint>() {
+                let text = fp.to_string();
+                prop_assert_eq!(text.parse::<Fingerprint>().unwrap().to_string(), text);
+            }
+        }
+    }
 
     #[test]
     fn generated_certificate_round_trips_pem_and_fingerprints() {

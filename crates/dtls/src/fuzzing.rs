@@ -52,6 +52,11 @@ pub fn dtls_record(data: &[u8]) {
             assert_eq!(again, e);
         }
     }
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(fp) = text.parse::<crate::Fingerprint>() {
+            assert_eq!(fp.to_string().parse::<crate::Fingerprint>().ok(), Some(fp));
+        }
+    }
     for t in [HandshakeType::CLIENT_HELLO, HandshakeType::SERVER_HELLO] {
         let _ = HandshakeMessage::parse(t, data);
     }
