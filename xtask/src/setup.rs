@@ -14,7 +14,10 @@ const DEBIAN: &[(&str, &str)] = &[
 ];
 
 /// Python packages for the interop virtualenv, pinned so runs are repeatable.
-const PYTHON: &[&str] = &[];
+const PYTHON: &[&str] = &[
+    // oxrtc-srtp: libsrtp as the SRTP/SRTCP oracle (wheels bundle libsrtp with GCM)
+    "pylibsrtp==1.0.0",
+];
 
 /// The virtualenv's python, for tests that drive Python peers.
 pub(crate) fn venv_python() -> PathBuf {
