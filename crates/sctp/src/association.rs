@@ -197,7 +197,8 @@ struct ReconfigRequest {
 
 #[derive(Debug)]
 struct DeferredReset {
-    seq: u32,
+    /// Requests waiting (several merge into one deferred reset).
+    seqs: Vec<u32>,
     streams: Vec<u16>,
     last_tsn: u64,
     held: Vec<InChunk>,
@@ -291,7 +292,8 @@ pub struct Association {
     reconfig_at: Option<Instant>,
     pending_resets: BTreeSet<u16>,
     peer_req_seq: u32,
-    last_peer_result: Option<(u32, ReconfigResult)>,
+    /// Results of the peer's latest requests, answered again when a request is retransmitted.
+    peer_results: VecDeque<(u32, ReconfigResult)>,
     deferred: Option<DeferredReset>,
 
     // data channels
@@ -386,7 +388,7 @@ impl Association {
             reconfig_at: None,
             pending_resets: BTreeSet::new(),
             peer_req_seq: 0,
-            last_peer_result: None,
+            peer_results: VecDeque::new(),
             deferred: None,
             channels: BTreeMap::new(),
             events: VecDeque::new(),
@@ -2028,7 +2030,7 @@ impl Association {
                 } => {
                     let result = if request_sequence == self.peer_req_seq {
                         self.peer_req_seq = self.peer_req_seq.wrapping_add(1);
-                        self.last_peer_result = Some((request_sequence, ReconfigResult::Denied));
+                        self.record_peer_result(request_sequence, ReconfigResult::Denied);
                         ReconfigResult::Denied
                     } else {
                         self.result_for_old(request_sequence)
@@ -2046,10 +2048,22 @@ impl Association {
     }
 
     fn result_for_old(&self, seq: u32) -> ReconfigResult {
-        match self.last_peer_result {
-            Some((s, r)) if s == seq => r,
-            _ => ReconfigResult::ErrorBadSequenceNumber,
+        self.peer_results
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == seq)
+            .map_or(ReconfigResult::ErrorBadSequenceNumber, |(_, r)| *r)
+    }
+
+    fn record_peer_result(&mut self, seq: u32, result: ReconfigResult) {
+        if let Some(e) = self.peer_results.iter_mut().find(|(s, _)| *s == seq) {
+            e.1 = result;
+            return;
         }
+        if self.peer_results.len() >= 8 {
+            self.peer_results.pop_front();
+        }
+        self.peer_results.push_back((seq, result));
     }
 
     fn respond_reconfig(&mut self, seq: u32, result: ReconfigResult) {
@@ -2073,19 +2087,29 @@ impl Association {
             return;
         };
         let last = tr.unwrap(last_tsn);
-        let result = if last <= tr.cum {
+        let result = if let Some(d) = self.deferred.as_mut() {
+            // One reset is already waiting: this one waits with it (RFC 6525 §5.2.2 E2).
+            d.seqs.push(seq);
+            if d.streams.is_empty() || streams.is_empty() {
+                d.streams.clear();
+            } else {
+                d.streams.extend(streams);
+            }
+            d.last_tsn = d.last_tsn.max(last);
+            ReconfigResult::InProgress
+        } else if last <= tr.cum {
             self.perform_incoming_reset(&streams);
             ReconfigResult::SuccessPerformed
         } else {
             self.deferred = Some(DeferredReset {
-                seq,
+                seqs: vec![seq],
                 streams,
                 last_tsn: last,
                 held: Vec::new(),
             });
             ReconfigResult::InProgress
         };
-        self.last_peer_result = Some((seq, result));
+        self.record_peer_result(seq, result);
         self.respond_reconfig(seq, result);
     }
 
@@ -2098,8 +2122,10 @@ impl Association {
             return;
         };
         self.perform_incoming_reset(&d.streams);
-        self.last_peer_result = Some((d.seq, ReconfigResult::SuccessPerformed));
-        self.respond_reconfig(d.seq, ReconfigResult::SuccessPerformed);
+        for &seq in &d.seqs {
+            self.record_peer_result(seq, ReconfigResult::SuccessPerformed);
+            self.respond_reconfig(seq, ReconfigResult::SuccessPerformed);
+        }
         for c in d.held {
             if self.reassembly.add(c).is_err() {
                 self.protocol_violation("message larger than max-message-size");

@@ -497,3 +497,40 @@ fn send_errors() {
         Err(Error::InvalidConfig(_))
     ));
 }
+
+#[test]
+fn many_channels_close_at_once_under_loss() {
+    let mut p = Pair::new(27, NetConfig::lossy(0.15));
+    p.connect();
+    let ids: Vec<u16> = (0..6)
+        .map(|i| opened(&mut p, ChannelConfig::new(format!("c{i}"))))
+        .collect();
+    for (n, &id) in ids.iter().enumerate() {
+        p.a.send(id, message(n as u64, 5000), false).unwrap();
+        p.b.send(id, message(n as u64 + 100, 5000), false).unwrap();
+        if n % 2 == 0 {
+            p.a.close_channel(id).unwrap();
+        } else {
+            p.b.close_channel(id).unwrap();
+        }
+    }
+    p.flush();
+    assert!(
+        p.run_until(Duration::from_secs(600), |p| ids.iter().all(|&id| {
+            p.events_a.contains(&Event::ChannelClosed { id })
+                && p.events_b.contains(&Event::ChannelClosed { id })
+        }))
+    );
+    // Every message sent before close arrived.
+    for (n, &id) in ids.iter().enumerate() {
+        assert_eq!(
+            messages(&mut p.events_b, id),
+            vec![(message(n as u64, 5000).into(), false)]
+        );
+        assert_eq!(
+            messages(&mut p.events_a, id),
+            vec![(message(n as u64 + 100, 5000).into(), false)]
+        );
+    }
+    assert!(p.a.channel_ids().is_empty() && p.b.channel_ids().is_empty());
+}
