@@ -933,6 +933,8 @@ impl Association {
             if len > room {
                 break;
             }
+            // Like new data (§6.1 B): sent while the flight is below cwnd; fast retransmit
+            // may send one packet regardless (§7.2.4).
             if !self.fast_rtx_packet && self.outstanding.flight >= self.cwnd {
                 break;
             }
