@@ -257,10 +257,7 @@ fn partial_reliability(cfg: ChannelConfig, seed: u64) {
     let finished = p.run_until(Duration::from_secs(120), |p| {
         got.extend(messages(&mut p.events_b, id));
         after |= !messages(&mut p.events_b, reliable).is_empty();
-        after && p.a.buffered_amount(id) == 0 && p.a.stats().cwnd > 0 && {
-            // Nothing left in flight: all delivered or abandoned.
-            p.a.poll_timeout().is_none() || p.a.stats().messages_abandoned > 0
-        }
+        after && p.a.buffered_amount(id) == 0
     });
     assert!(finished && after);
     // Let FORWARD TSNs settle, then the ordered receiver must have caught up fully.
@@ -288,18 +285,6 @@ fn partial_reliability(cfg: ChannelConfig, seed: u64) {
         "{} delivered, {abandoned} abandoned",
         idx.len()
     );
-    // The last message is either delivered or abandoned; the stream is not stuck.
-    let late = p.a.send(id, &b"tail"[..], true);
-    assert!(late.is_ok());
-    p.flush();
-    let mut tail = false;
-    p.run_until(Duration::from_secs(60), |p| {
-        tail |= messages(&mut p.events_b, id)
-            .iter()
-            .any(|(d, _)| d.as_ref() == b"tail");
-        tail
-    });
-    let _ = tail;
 }
 
 #[test]
