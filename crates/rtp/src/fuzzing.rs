@@ -90,8 +90,8 @@ fn depack<D: Depacketizer>(mut d: D, data: &[u8]) {
         if d.depacketize(p, &mut frame).is_err() {
             d.reset();
         }
-        // Start codes and OBU size fields at most double a payload's bytes, plus a little.
-        assert!(frame.len() <= 4 * input + 16, "output bounded by input");
+        // A start code per one-octet NAL unit is the worst case: five octets out per octet in.
+        assert!(frame.len() <= 5 * input, "output bounded by input");
     }
 }
 

@@ -43,7 +43,9 @@ impl<'a> ExtensionElements<'a> {
     fn next_offset(&mut self) -> Option<(u8, usize, usize)> {
         loop {
             let b = *self.data.get(self.pos)?;
-            if b == 0 {
+            // Id 0 is padding: a single octet in both forms, whatever its low nibble (as
+            // libwebrtc reads it).
+            if (self.two_byte && b == 0) || (!self.two_byte && b >> 4 == 0) {
                 self.pos += 1;
                 continue;
             }

@@ -762,6 +762,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn one_byte_id_zero_is_one_octet_of_padding() {
+        // Found by the rtp fuzz target: 0x05 has id 0; it is skipped alone, not as a 6-octet
+        // element.
+        let b = unhex("9000000100000002000000 03 bede0001 05 10aa 00");
+        let p = RtpPacket::new_checked(&b[..]).unwrap();
+        assert_eq!(p.extensions().collect::<Vec<_>>(), vec![(1, &[0xaa][..])]);
+    }
+
+    #[test]
     fn set_extension_upgrades_form() {
         let mut h = RtpHeader::default();
         h.set_extension(3, vec![1]);
