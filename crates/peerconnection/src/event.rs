@@ -1,0 +1,108 @@
+//! Events and connection states.
+
+use crate::datachannel::{ChannelId, Message};
+use crate::error::Error;
+use crate::signaling::{IceCandidateInit, SignalingState};
+use crate::transceiver::TransceiverId;
+use serde::{Deserialize, Serialize};
+
+/// Something the application should know; drain with
+/// [`PeerConnection::poll_event`](crate::PeerConnection::poll_event). The W3C event each
+/// variant stands for is named in its doc.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `negotiationneeded`: create and send an offer (perfect negotiation does it here).
+    NegotiationNeeded,
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceConnectionState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `icecandidate`: a local candidate to signal, or `None` (the null candidate) when
+    /// gathering completed.
+    IceCandidate(Option<IceCandidateInit>),
+    /// `datachannel`: the remote opened a channel (it is open already).
+    DataChannel(ChannelId),
+    /// `open` on a data channel.
+    ChannelOpen(ChannelId),
+    /// `message` on a data channel.
+    ChannelMessage {
+        /// The channel.
+        id: ChannelId,
+        /// Text or binary payload.
+        message: Message,
+    },
+    /// `bufferedamountlow` on a data channel.
+    ChannelBufferedAmountLow(ChannelId),
+    /// `close` on a data channel.
+    ChannelClosed(ChannelId),
+    /// `error` on a data channel (e.g. the remote's DCEP open was refused).
+    ChannelError {
+        /// The channel.
+        id: ChannelId,
+        /// What happened.
+        error: Error,
+    },
+    /// `track`: a transceiver started receiving (media layer).
+    Track(TransceiverId),
+    /// The connection failed for this reason (DTLS failure, fingerprint mismatch, ICE
+    /// failure, SCTP abort); `ConnectionStateChange(Failed)` accompanies it.
+    Failed(Error),
+}
+
+/// ICE gathering state (W3C `RTCIceGatheringState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IceGatheringState {
+    /// Not started.
+    #[default]
+    New,
+    /// Candidates are being gathered.
+    Gathering,
+    /// Done; the null candidate was emitted.
+    Complete,
+}
+
+/// ICE connection state (W3C `RTCIceConnectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IceConnectionState {
+    /// Not started.
+    #[default]
+    New,
+    /// Checks are running.
+    Checking,
+    /// A working pair was found.
+    Connected,
+    /// Checks are done and a pair is selected.
+    Completed,
+    /// No pair works.
+    Failed,
+    /// Consent was lost (RFC 7675); it may come back.
+    Disconnected,
+    /// The connection is closed.
+    Closed,
+}
+
+/// Aggregate connection state (W3C `RTCPeerConnectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerConnectionState {
+    /// Nothing started.
+    #[default]
+    New,
+    /// ICE or DTLS is in progress.
+    Connecting,
+    /// ICE and DTLS are up.
+    Connected,
+    /// ICE lost connectivity.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// Closed.
+    Closed,
+}
