@@ -39,7 +39,10 @@ fn summary() -> Result {
     let mut rows = Vec::new();
     walk(&dir, &mut rows);
     rows.sort();
-    println!("\n{:<64} {:>14} {:>18}", "benchmark", "time/iter", "throughput");
+    println!(
+        "\n{:<64} {:>14} {:>18}",
+        "benchmark", "time/iter", "throughput"
+    );
     println!("{}", "-".repeat(98));
     for (name, time, thr) in rows {
         println!("{name:<64} {time:>14} {thr:>18}");
@@ -84,7 +87,11 @@ fn row(new: &Path) -> Option<(String, String, String)> {
     };
     let thr = match &bench["throughput"] {
         Value::Object(m) => {
-            if let Some(b) = m.get("Bytes").or(m.get("BytesDecimal")).and_then(Value::as_f64) {
+            if let Some(b) = m
+                .get("Bytes")
+                .or(m.get("BytesDecimal"))
+                .and_then(Value::as_f64)
+            {
                 format!("{:.1} MB/s", b / ns * 1e9 / 1e6)
             } else if let Some(n) = m.get("Elements").and_then(Value::as_f64) {
                 let per_s = n / ns * 1e9;
