@@ -56,6 +56,7 @@
 
 mod client;
 mod error;
+mod server;
 pub mod wire;
 
 pub use client::{
@@ -64,4 +65,10 @@ pub use client::{
     REFRESH_MARGIN,
 };
 pub use error::{Error, ResponseError};
+#[cfg(feature = "tokio")]
+pub use server::runtime;
+pub use server::{
+    rest_password, AllocationId, AllocationInfo, ClientOutcome, FiveTuple, IpNet, IpNetParseError,
+    PeerFilter, RelayProtocol, Server, ServerConfig, ServerEvent, ServerStats, ServerTransmit,
+};
 pub use wire::*;

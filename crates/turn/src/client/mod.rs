@@ -1126,12 +1126,22 @@ impl Client {
                 c.in_flight = false;
                 c.expires = Some(now + CHANNEL_LIFETIME);
                 c.refresh_at = Some(now + CHANNEL_LIFETIME - REFRESH_MARGIN);
-                // The binding installed or refreshed the permission too (RFC 8656 §11.2).
-                if let Some(p) = self.permissions.get_mut(&peer.ip()) {
-                    if matches!(p.state, PermissionState::Installed) && !p.in_flight {
-                        p.expires = Some(now + PERMISSION_LIFETIME);
-                        p.refresh_at = Some(now + PERMISSION_LIFETIME - REFRESH_MARGIN);
-                    }
+                // The binding installed or refreshed the permission too (RFC 8656 §11.2); it
+                // lasts 300 s against the channel's 600 s, so keep refreshing it.
+                let p = self
+                    .permissions
+                    .entry(peer.ip())
+                    .or_insert_with(|| Permission {
+                        state: PermissionState::Installed,
+                        expires: None,
+                        refresh_at: None,
+                        in_flight: false,
+                        queue: VecDeque::new(),
+                    });
+                if !p.in_flight {
+                    p.state = PermissionState::Installed;
+                    p.expires = Some(now + PERMISSION_LIFETIME);
+                    p.refresh_at = Some(now + PERMISSION_LIFETIME - REFRESH_MARGIN);
                 }
                 if first {
                     self.events.push_back(Event::ChannelBound {

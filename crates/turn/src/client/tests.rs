@@ -457,53 +457,43 @@ fn refresh_timers_for_allocation_permission_and_channel() {
     .unwrap();
     while c.poll_event().is_some() {}
 
-    // Permission refresh at 240 s.
-    assert_eq!(c.poll_timeout(), Some(now + Duration::from_secs(240)));
-    let t = now + Duration::from_secs(240);
-    c.handle_timeout(t);
-    let req = one_transmit(&mut c);
-    assert_eq!(
-        Message::new_checked(&req[..]).unwrap().method(),
-        Method::CreatePermission
-    );
-    c.handle_receive(
-        t,
-        server(),
-        &respond(&req, Class::SuccessResponse, true, |_| {}),
-    )
-    .unwrap();
-    assert_eq!(c.poll_event(), None, "refreshes are silent");
+    // Answers every transmit; returns their methods, sorted.
+    fn answer_all(c: &mut Client, t: Instant) -> Vec<Method> {
+        let mut methods = Vec::new();
+        while let Some(tx) = c.poll_transmit() {
+            let r = tx.contents;
+            let method = Message::new_checked(&r[..]).unwrap().method();
+            methods.push(method);
+            let ok = respond(&r, Class::SuccessResponse, true, |b| {
+                if method == Method::Refresh {
+                    b.add(&Lifetime(600)).unwrap();
+                }
+            });
+            c.handle_receive(t, server(), &ok).unwrap();
+        }
+        methods.sort();
+        methods
+    }
 
-    // Permission again at 480 s, then the allocation at 540 s with the channel.
-    let t = now + Duration::from_secs(480);
-    assert_eq!(c.poll_timeout(), Some(t));
-    c.handle_timeout(t);
-    let req = one_transmit(&mut c);
-    c.handle_receive(
-        t,
-        server(),
-        &respond(&req, Class::SuccessResponse, true, |_| {}),
-    )
-    .unwrap();
+    // Both permissions (the channel's peer too) refresh at 240 s and 480 s, silently.
+    for at in [240, 480] {
+        let t = now + Duration::from_secs(at);
+        assert_eq!(c.poll_timeout(), Some(t));
+        c.handle_timeout(t);
+        assert_eq!(
+            answer_all(&mut c, t),
+            [Method::CreatePermission, Method::CreatePermission]
+        );
+        assert_eq!(c.poll_event(), None, "refreshes are silent");
+    }
+    // The allocation and the channel at 540 s.
     let t = now + Duration::from_secs(540);
     assert_eq!(c.poll_timeout(), Some(t));
     c.handle_timeout(t);
-    let mut methods = Vec::new();
-    let mut reqs = Vec::new();
-    while let Some(tx) = c.poll_transmit() {
-        methods.push(Message::new_checked(&tx.contents[..]).unwrap().method());
-        reqs.push(tx.contents);
-    }
-    methods.sort();
-    assert_eq!(methods, [Method::Refresh, Method::ChannelBind]);
-    for r in reqs {
-        let ok = respond(&r, Class::SuccessResponse, true, |b| {
-            if Message::new_checked(&r[..]).unwrap().method() == Method::Refresh {
-                b.add(&Lifetime(600)).unwrap();
-            }
-        });
-        c.handle_receive(t, server(), &ok).unwrap();
-    }
+    assert_eq!(
+        answer_all(&mut c, t),
+        [Method::Refresh, Method::ChannelBind]
+    );
     assert_eq!(
         c.poll_event(),
         Some(Event::Refreshed {

@@ -8,6 +8,9 @@ use crate::Error;
 pub const CHANNEL_NUMBER_MIN: u16 = 0x4000;
 /// The highest valid channel number (RFC 8656 §12).
 pub const CHANNEL_NUMBER_MAX: u16 = 0x4FFF;
+/// The highest channel number of RFC 5766, which allowed 0x4000..=0x7FFF; servers accept
+/// these from older clients (coturn's `turnutils_uclient` picks them).
+pub const CHANNEL_NUMBER_MAX_RFC5766: u16 = 0x7FFF;
 /// Bytes of the ChannelData header: channel number and length.
 pub const CHANNEL_DATA_HEADER_LEN: usize = 4;
 /// Most application data one ChannelData message carries: the 16-bit length field.
@@ -23,6 +26,12 @@ mod field {
 /// Whether `n` is a channel number a client may bind: 0x4000..=0x4FFF (RFC 8656 §12).
 pub const fn is_valid_channel_number(n: u16) -> bool {
     n >= CHANNEL_NUMBER_MIN && n <= CHANNEL_NUMBER_MAX
+}
+
+/// Whether `n` is a channel number of RFC 5766's wider range, 0x4000..=0x7FFF, which a
+/// server accepts from older clients.
+pub const fn is_rfc5766_channel_number(n: u16) -> bool {
+    n >= CHANNEL_NUMBER_MIN && n <= CHANNEL_NUMBER_MAX_RFC5766
 }
 
 /// Whether a datagram is ChannelData: first byte 64..=79 (RFC 7983 §7), a header, and a
@@ -79,8 +88,9 @@ impl<T: AsRef<[u8]>> ChannelData<T> {
         Ok(c)
     }
 
-    /// Checks that the header is present, the channel number is in 0x4000..=0x4FFF and the
-    /// data announced by the length field is in the buffer.
+    /// Checks that the header is present, the channel number is in 0x4000..=0x7FFF (RFC 8656
+    /// narrowed it to 0x4FFF; RFC 5766 clients still use the rest) and the data announced
+    /// by the length field is in the buffer.
     ///
     /// # Errors
     /// [`Error::Truncated`], [`Error::InvalidChannelNumber`].
@@ -93,7 +103,7 @@ impl<T: AsRef<[u8]>> ChannelData<T> {
             });
         };
         let number = u16::from_be_bytes([a, b]);
-        if !is_valid_channel_number(number) {
+        if !is_rfc5766_channel_number(number) {
             return Err(Error::InvalidChannelNumber(number));
         }
         let needed = CHANNEL_DATA_HEADER_LEN + usize::from(u16::from_be_bytes([c, d]));
@@ -197,14 +207,15 @@ impl<'a> ChannelDataRepr<'a> {
 /// `padded` (stream transports, RFC 8656 §12.5); returns the bytes appended.
 ///
 /// # Errors
-/// [`Error::InvalidChannelNumber`], [`Error::DataTooLong`]; `out` is unchanged then.
+/// [`Error::InvalidChannelNumber`] outside 0x4000..=0x7FFF, [`Error::DataTooLong`]; `out` is
+/// unchanged then.
 pub fn write_channel_data(
     out: &mut Vec<u8>,
     channel: ChannelNumber,
     data: &[u8],
     padded: bool,
 ) -> Result<usize, Error> {
-    if !is_valid_channel_number(channel.0) {
+    if !is_rfc5766_channel_number(channel.0) {
         return Err(Error::InvalidChannelNumber(channel.0));
     }
     let Ok(len) = u16::try_from(data.len()) else {
@@ -264,9 +275,12 @@ mod tests {
             }
         );
         assert_eq!(
-            ChannelData::new_checked(&[0x50u8, 0x00, 0x00, 0x00][..]).unwrap_err(),
-            Error::InvalidChannelNumber(0x5000)
+            ChannelData::new_checked(&[0x80u8, 0x00, 0x00, 0x00][..]).unwrap_err(),
+            Error::InvalidChannelNumber(0x8000)
         );
+        // RFC 5766's range is still parsed, but is not RFC 7983 ChannelData.
+        assert!(ChannelData::new_checked(&[0x6Bu8, 0xC5, 0x00, 0x00][..]).is_ok());
+        assert!(!is_channel_data(&[0x6B, 0xC5, 0x00, 0x00]));
         assert_eq!(
             ChannelData::new_checked(&[0x3Fu8, 0xFF, 0x00, 0x00][..]).unwrap_err(),
             Error::InvalidChannelNumber(0x3FFF)
@@ -283,6 +297,10 @@ mod tests {
         assert_eq!(
             write_channel_data(&mut out, ChannelNumber(0x3000), b"x", false),
             Err(Error::InvalidChannelNumber(0x3000))
+        );
+        assert_eq!(
+            write_channel_data(&mut out, ChannelNumber(0x8000), b"x", false),
+            Err(Error::InvalidChannelNumber(0x8000))
         );
         assert_eq!(
             write_channel_data(&mut out, ChannelNumber(0x4000), &[0; 70_000], false),
@@ -308,7 +326,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(number in CHANNEL_NUMBER_MIN..=CHANNEL_NUMBER_MAX,
+        fn round_trip(number in CHANNEL_NUMBER_MIN..=CHANNEL_NUMBER_MAX_RFC5766,
                       data in proptest::collection::vec(any::<u8>(), 0..600),
                       padded in any::<bool>()) {
             let repr = ChannelDataRepr { channel: ChannelNumber(number), data: &data };
@@ -317,7 +335,7 @@ mod tests {
             prop_assert_eq!(n, out.len());
             prop_assert_eq!(n, repr.encoded_len(padded));
             if padded { prop_assert_eq!(n % 4, 0); }
-            prop_assert!(is_channel_data(&out));
+            prop_assert_eq!(is_channel_data(&out), number <= CHANNEL_NUMBER_MAX);
             let view = ChannelData::new_checked(&out[..]).unwrap();
             prop_assert_eq!(ChannelDataRepr::parse(&view), repr);
         }

@@ -3,7 +3,7 @@
 
 use oxrtc_stun::{HEADER_LEN, MAGIC_COOKIE};
 
-use super::channel_data::{CHANNEL_DATA_HEADER_LEN, CHANNEL_NUMBER_MAX, CHANNEL_NUMBER_MIN};
+use super::channel_data::CHANNEL_DATA_HEADER_LEN;
 use crate::Error;
 
 /// The largest frame on a stream: a STUN header and a 65532-byte body, or a ChannelData
@@ -47,7 +47,7 @@ impl<'a> Frame<'a> {
 /// ```
 ///
 /// An error means the stream is not TURN (first byte outside STUN's 0..=63 or ChannelData's
-/// 64..=79, a wrong magic cookie, or a STUN length that is not a multiple of 4): the framing
+/// 64..=127, a wrong magic cookie, or a STUN length that is not a multiple of 4): the framing
 /// is lost for good and the connection should be closed; the error repeats on every call.
 ///
 /// Memory: the buffer holds at most one partial frame plus the last pushed chunk, provided
@@ -117,12 +117,11 @@ impl StreamFramer {
                 }
                 (len, len, true)
             }
-            0x40..=0x4F => {
-                let Some(&[a, b, c, d]) = rest.first_chunk::<4>() else {
+            // RFC 5766's channel range, 0x4000..=0x7FFF: servers meet it from older clients.
+            0x40..=0x7F => {
+                let Some(&[_, _, c, d]) = rest.first_chunk::<4>() else {
                     return Ok(None);
                 };
-                let number = u16::from_be_bytes([a, b]);
-                debug_assert!((CHANNEL_NUMBER_MIN..=CHANNEL_NUMBER_MAX).contains(&number));
                 let len = CHANNEL_DATA_HEADER_LEN + usize::from(u16::from_be_bytes([c, d]));
                 (len, (len + 3) & !3, false)
             }
@@ -220,9 +219,9 @@ mod tests {
         m[3] = 5;
         framer.push(&m);
         assert_eq!(framer.next_frame(), Err(Error::NotTurn));
-        // Reserved channel numbers 0x5000.. are not ChannelData.
+        // 0x8000.. are no channel numbers at all.
         let mut framer = StreamFramer::new();
-        framer.push(&[0x50, 0, 0, 0]);
+        framer.push(&[0x80, 0, 0, 0]);
         assert_eq!(framer.next_frame(), Err(Error::NotTurn));
     }
 

@@ -1,0 +1,850 @@
+//! The tokio runtime of the TURN server (feature `tokio`): UDP and TCP listeners, relayed
+//! UDP sockets (and RFC 6062 TCP listeners) from a port range, around the sans-IO
+//! [`Server`] core.
+//!
+//! ```no_run
+//! use oxrtc_turn::runtime::{run, RuntimeConfig};
+//! use oxrtc_turn::ServerConfig;
+//!
+//! # async fn f() -> std::io::Result<()> {
+//! let config = RuntimeConfig {
+//!     listen: vec!["127.0.0.1:3478".parse().unwrap()],
+//!     server: ServerConfig {
+//!         realm: "example.org".into(),
+//!         users: vec![("alice".into(), "secret".into())],
+//!         ..Default::default()
+//!     },
+//!     ..Default::default()
+//! };
+//! let stats = run(config, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! println!("relayed {} packets", stats.packets_to_peers + stats.packets_to_clients);
+//! # Ok(()) }
+//! ```
+//!
+//! One task per listener, per TCP connection and per relayed socket, and one timer task;
+//! they share the core behind a mutex that is never held across an await. Shutdown deletes
+//! every allocation, stops every task and closes every socket before `run` returns.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use oxrtc_stun::{AddressFamily, ConnectionId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use super::{
+    ClientOutcome, FiveTuple, RelayProtocol, Server, ServerConfig, ServerEvent, ServerStats,
+};
+use crate::wire::StreamFramer;
+use crate::TurnTransport;
+
+/// Settings of the runtime: where to listen and where to relay from, plus the core's
+/// [`ServerConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Addresses to listen on, UDP and TCP on each. Port 0 picks a free port (the same for
+    /// UDP and TCP). Default `0.0.0.0:3478`.
+    pub listen: Vec<SocketAddr>,
+    /// The IPv4 address relayed sockets bind to and advertise. Default: the first IPv4
+    /// listen address, which must then be specified (not 0.0.0.0).
+    pub relay_ip: Option<IpAddr>,
+    /// An IPv6 relay address; with it the server grants IPv6 relayed addresses
+    /// (REQUESTED-ADDRESS-FAMILY). Default none.
+    pub relay_ipv6: Option<IpAddr>,
+    /// Ports for relayed sockets. Default 49152..=65535.
+    pub relay_ports: RangeInclusive<u16>,
+    /// Listen on UDP. Default true.
+    pub udp: bool,
+    /// Listen on TCP. Default true.
+    pub tcp: bool,
+    /// The core's settings.
+    pub server: ServerConfig,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            listen: vec![SocketAddr::from(([0, 0, 0, 0], 3478))],
+            relay_ip: None,
+            relay_ipv6: None,
+            relay_ports: 49152..=65535,
+            udp: true,
+            tcp: true,
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// Runs a TURN server until `shutdown` completes, then stops it gracefully (allocations
+/// deleted, sockets closed, tasks ended) and returns its final counters.
+///
+/// # Errors
+/// Binding a listener failed, or no relay address could be determined
+/// ([`io::ErrorKind::InvalidInput`]).
+pub async fn run(
+    config: RuntimeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<ServerStats> {
+    TurnServer::bind(config).await?.serve(shutdown).await
+}
+
+/// A bound TURN server, before it serves: for callers that need the listening addresses
+/// (port 0) or the counters while it runs.
+#[derive(Debug)]
+pub struct TurnServer {
+    shared: Arc<Shared>,
+    udp: Vec<Arc<UdpSocket>>,
+    tcp: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
+}
+
+impl TurnServer {
+    /// Binds the listeners.
+    ///
+    /// # Errors
+    /// As [`run`].
+    pub async fn bind(config: RuntimeConfig) -> io::Result<TurnServer> {
+        let relay_ip = match config.relay_ip {
+            Some(ip) => ip,
+            None => config
+                .listen
+                .iter()
+                .map(|a| a.ip())
+                .find(|ip| ip.is_ipv4() && !ip.is_unspecified())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "relay_ip is needed when listening on 0.0.0.0",
+                    )
+                })?,
+        };
+        if config.relay_ports.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "empty relay port range",
+            ));
+        }
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        let mut local_addrs = Vec::new();
+        for addr in &config.listen {
+            let (u, t) = bind_pair(*addr, config.udp, config.tcp).await?;
+            let local = match (&u, &t) {
+                (Some(u), _) => u.local_addr()?,
+                (None, Some(t)) => t.local_addr()?,
+                (None, None) => continue,
+            };
+            local_addrs.push(local);
+            udp.extend(u.map(Arc::new));
+            tcp.extend(t);
+        }
+        let mut server_config = config.server.clone();
+        server_config.ipv4_relay = relay_ip.is_ipv4();
+        server_config.ipv6_relay = config.relay_ipv6.is_some() || relay_ip.is_ipv6();
+        let now = Instant::now();
+        let mut server = Server::new(server_config, now, StdRng::from_os_rng());
+        server.set_unix_time(now, unix_now());
+        let listeners = udp.iter().map(|s| (s.local_addr().ok(), s.clone()));
+        let shared = Arc::new(Shared {
+            core: Mutex::new(Core {
+                server,
+                relays: HashMap::new(),
+                tcp_relays: HashMap::new(),
+                reserved: HashMap::new(),
+                clients: HashMap::new(),
+                peer_streams: HashMap::new(),
+                pending_connects: HashMap::new(),
+                tasks: Vec::new(),
+            }),
+            udp_listeners: listeners.filter_map(|(a, s)| a.map(|a| (a, s))).collect(),
+            relay_ip,
+            relay_ipv6: config.relay_ipv6,
+            relay_ports: config.relay_ports.clone(),
+        });
+        Ok(TurnServer {
+            shared,
+            udp,
+            tcp,
+            local_addrs,
+        })
+    }
+
+    /// The listening addresses (one per configured address, with the port chosen).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// A handle that reads the counters while the server runs.
+    pub fn handle(&self) -> TurnServerHandle {
+        TurnServerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully; returns the final
+    /// counters.
+    ///
+    /// # Errors
+    /// None today; kept for listener failures to come.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<ServerStats> {
+        let shared = self.shared;
+        let mut own = Vec::new();
+        for socket in self.udp {
+            let s = shared.clone();
+            own.push(tokio::spawn(udp_listener(s, socket)).abort_handle());
+        }
+        for listener in self.tcp {
+            let s = shared.clone();
+            own.push(tokio::spawn(tcp_listener(s, listener)).abort_handle());
+        }
+        own.push(tokio::spawn(timer(shared.clone())).abort_handle());
+        shutdown.await;
+        tracing::info!("turn server shutting down");
+        for h in &own {
+            h.abort();
+        }
+        {
+            let mut core = shared.lock();
+            core.server.shutdown(Instant::now());
+        }
+        process(&shared).await;
+        let (stats, tasks) = {
+            let mut core = shared.lock();
+            let tasks = std::mem::take(&mut core.tasks);
+            core.relays.clear();
+            core.tcp_relays.clear();
+            core.reserved.clear();
+            core.clients.clear();
+            core.peer_streams.clear();
+            core.pending_connects.clear();
+            (core.server.stats(), tasks)
+        };
+        for t in tasks {
+            t.abort();
+        }
+        // Let aborted tasks drop their sockets before returning.
+        tokio::task::yield_now().await;
+        Ok(stats)
+    }
+}
+
+/// Reads a running server's counters.
+#[derive(Debug, Clone)]
+pub struct TurnServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl TurnServerHandle {
+    /// The core's counters now.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.lock().server.stats()
+    }
+}
+
+// ---- shared state ----------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Shared {
+    core: Mutex<Core>,
+    udp_listeners: HashMap<SocketAddr, Arc<UdpSocket>>,
+    relay_ip: IpAddr,
+    relay_ipv6: Option<IpAddr>,
+    relay_ports: RangeInclusive<u16>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        // A panic while holding the lock poisons it; the state is still consistent enough
+        // to shut down, so take it anyway.
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug)]
+struct Relay {
+    socket: Arc<UdpSocket>,
+    task: AbortHandle,
+}
+
+#[derive(Debug)]
+struct ClientConn {
+    tx: mpsc::Sender<Vec<u8>>,
+    splice: Option<oneshot::Sender<TcpStream>>,
+    task: AbortHandle,
+}
+
+#[derive(Debug)]
+struct Core {
+    server: Server,
+    relays: HashMap<SocketAddr, Relay>,
+    tcp_relays: HashMap<SocketAddr, AbortHandle>,
+    /// Sockets kept for EVEN-PORT reservations.
+    reserved: HashMap<SocketAddr, UdpSocket>,
+    clients: HashMap<FiveTuple, ClientConn>,
+    /// RFC 6062 peer connections waiting for their ConnectionBind.
+    peer_streams: HashMap<u32, TcpStream>,
+    pending_connects: HashMap<u32, AbortHandle>,
+    tasks: Vec<AbortHandle>,
+}
+
+/// What to do after the lock is released.
+enum Action {
+    Udp(Arc<UdpSocket>, SocketAddr, Vec<u8>),
+    Event(ServerEvent),
+}
+
+fn drain(shared: &Shared, core: &mut Core) -> Vec<Action> {
+    let mut actions = Vec::new();
+    while let Some(t) = core.server.poll_transmit() {
+        match t.tuple.transport {
+            TurnTransport::Udp => {
+                if let Some(s) = shared.udp_listeners.get(&t.tuple.server) {
+                    actions.push(Action::Udp(s.clone(), t.tuple.client, t.contents));
+                }
+            }
+            TurnTransport::Tcp | TurnTransport::Tls => {
+                if let Some(c) = core.clients.get(&t.tuple) {
+                    // A client that does not read loses control messages, not memory.
+                    let _ = c.tx.try_send(t.contents);
+                }
+            }
+        }
+    }
+    while let Some(e) = core.server.poll_event() {
+        actions.push(Action::Event(e));
+    }
+    actions
+}
+
+/// Moves everything the core produced to the network and the runtime, until it is quiet.
+async fn process(shared: &Arc<Shared>) {
+    loop {
+        let actions = {
+            let mut core = shared.lock();
+            drain(shared, &mut core)
+        };
+        if actions.is_empty() {
+            return;
+        }
+        for a in actions {
+            match a {
+                Action::Udp(socket, to, bytes) => {
+                    let _ = socket.send_to(&bytes, to).await;
+                }
+                Action::Event(e) => on_event(shared, e),
+            }
+        }
+    }
+}
+
+fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
+    let now = Instant::now();
+    match event {
+        ServerEvent::BindRelay {
+            allocation,
+            family,
+            protocol,
+            even_port,
+            reserve_next,
+            reserved,
+        } => {
+            let ip = match family {
+                AddressFamily::IPv4 => Some(shared.relay_ip).filter(IpAddr::is_ipv4),
+                AddressFamily::IPv6 => shared.relay_ipv6,
+            };
+            let mut kept = None;
+            let bound = match reserved {
+                Some(r) => shared.lock().reserved.remove(&r).map(Bound::Udp),
+                None => ip.and_then(|ip| match protocol {
+                    RelayProtocol::Udp if reserve_next => {
+                        bind_udp_pair(shared, ip).map(|(a, b)| {
+                            kept = Some(b);
+                            Bound::Udp(a)
+                        })
+                    }
+                    RelayProtocol::Udp => bind_udp_relay(shared, ip, even_port),
+                    RelayProtocol::Tcp => bind_tcp_relay(shared, ip),
+                }),
+            };
+            let mut core = shared.lock();
+            let kept_addr = kept.and_then(|k: UdpSocket| {
+                let addr = k.local_addr().ok()?;
+                core.reserved.insert(addr, k);
+                Some(addr)
+            });
+            match bound {
+                Some(Bound::Udp(socket)) => {
+                    let addr = socket.local_addr().ok();
+                    if let Some(addr) = addr {
+                        let socket = Arc::new(socket);
+                        let task = tokio::spawn(relay_task(shared.clone(), socket.clone(), addr));
+                        core.relays.insert(
+                            addr,
+                            Relay {
+                                socket,
+                                task: task.abort_handle(),
+                            },
+                        );
+                    }
+                    core.server.relay_bound(now, allocation, addr, kept_addr);
+                }
+                Some(Bound::Tcp(listener)) => {
+                    let addr = listener.local_addr().ok();
+                    if let Some(addr) = addr {
+                        let task = tokio::spawn(tcp_relay_task(shared.clone(), listener, addr));
+                        core.tcp_relays.insert(addr, task.abort_handle());
+                    }
+                    core.server.relay_bound(now, allocation, addr, None);
+                }
+                None => core.server.relay_bound(now, allocation, None, None),
+            }
+        }
+        ServerEvent::ReleaseRelay { relay, .. } => {
+            if let Some(relay) = relay {
+                let mut core = shared.lock();
+                if let Some(r) = core.relays.remove(&relay) {
+                    r.task.abort();
+                }
+                if let Some(t) = core.tcp_relays.remove(&relay) {
+                    t.abort();
+                }
+            }
+        }
+        ServerEvent::ReleaseReservation { relay } => {
+            shared.lock().reserved.remove(&relay);
+        }
+        ServerEvent::ConnectPeer {
+            connection_id,
+            relay,
+            peer,
+        } => {
+            let s = shared.clone();
+            let task = tokio::spawn(async move {
+                let stream = connect_from(relay, peer).await;
+                let ok = stream.is_ok();
+                {
+                    let mut core = s.lock();
+                    core.pending_connects.remove(&connection_id.0);
+                    if let Ok(stream) = stream {
+                        core.peer_streams.insert(connection_id.0, stream);
+                    }
+                    core.server
+                        .peer_connected(Instant::now(), connection_id, ok);
+                }
+                process(&s).await;
+            });
+            shared
+                .lock()
+                .pending_connects
+                .insert(connection_id.0, task.abort_handle());
+        }
+        ServerEvent::Splice {
+            connection_id,
+            tuple,
+        } => {
+            let mut core = shared.lock();
+            let peer = core.peer_streams.remove(&connection_id.0);
+            match (
+                peer,
+                core.clients.get_mut(&tuple).and_then(|c| c.splice.take()),
+            ) {
+                (Some(peer), Some(tx)) => {
+                    let _ = tx.send(peer);
+                }
+                _ => {
+                    if let Some(c) = core.clients.remove(&tuple) {
+                        c.task.abort();
+                    }
+                }
+            }
+        }
+        ServerEvent::ClosePeerConnection { connection_id } => {
+            let mut core = shared.lock();
+            core.peer_streams.remove(&connection_id.0);
+            if let Some(t) = core.pending_connects.remove(&connection_id.0) {
+                t.abort();
+            }
+        }
+        ServerEvent::CloseClientConnection { tuple } => {
+            let mut core = shared.lock();
+            if let Some(c) = core.clients.remove(&tuple) {
+                c.task.abort();
+            }
+        }
+    }
+}
+
+// ---- tasks -----------------------------------------------------------------------------
+
+/// Datagrams from clients.
+async fn udp_listener(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            // ICMP errors surface as recv errors on some systems: keep serving.
+            continue;
+        };
+        let tuple = FiveTuple {
+            transport: TurnTransport::Udp,
+            client: from,
+            server: local,
+        };
+        let data = buf.get(..n).unwrap_or(&[]);
+        let (relay, control) = {
+            let mut core = shared.lock();
+            match core.server.handle_client(Instant::now(), tuple, data) {
+                ClientOutcome::Relay { relay, peer, data } => {
+                    let socket = core.relays.get(&relay).map(|r| r.socket.clone());
+                    (socket.map(|s| (s, peer, data)), false)
+                }
+                ClientOutcome::Handled => (None, true),
+                ClientOutcome::Dropped => (None, false),
+            }
+        };
+        if let Some((relay_socket, peer, payload)) = relay {
+            let _ = relay_socket.send_to(payload, peer).await;
+        }
+        if control {
+            process(&shared).await;
+        }
+    }
+}
+
+/// TCP connections from clients.
+async fn tcp_listener(shared: Arc<Shared>, listener: TcpListener) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
+    loop {
+        let Ok((stream, from)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let tuple = FiveTuple {
+            transport: TurnTransport::Tcp,
+            client: from,
+            server: local,
+        };
+        let (tx, rx) = mpsc::channel(1024);
+        let (splice_tx, splice_rx) = oneshot::channel();
+        let s = shared.clone();
+        let task = tokio::spawn(tcp_client(s, tuple, stream, rx, splice_rx));
+        let mut core = shared.lock();
+        core.clients.insert(
+            tuple,
+            ClientConn {
+                tx,
+                splice: Some(splice_tx),
+                task: task.abort_handle(),
+            },
+        );
+    }
+}
+
+/// One TCP client connection: frames in, messages out, and for an RFC 6062 data connection
+/// the splice to its peer.
+async fn tcp_client(
+    shared: Arc<Shared>,
+    tuple: FiveTuple,
+    mut stream: TcpStream,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    mut splice: oneshot::Receiver<TcpStream>,
+) {
+    let mut framer = StreamFramer::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        tokio::select! {
+            biased;
+            Some(out) = rx.recv() => {
+                if stream.write_all(&out).await.is_err() {
+                    break;
+                }
+            }
+            Ok(mut peer) = &mut splice => {
+                // Anything the client sent after ConnectionBind is already the peer's.
+                let rest = framer.take_remaining();
+                if !rest.is_empty() && peer.write_all(&rest).await.is_err() {
+                    break;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut stream, &mut peer).await;
+                break;
+            }
+            read = stream.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                framer.push(buf.get(..n).unwrap_or(&[]));
+                let mut sends = Vec::new();
+                let mut control = false;
+                let mut broken = false;
+                {
+                    let mut core = shared.lock();
+                    loop {
+                        let frame = match framer.next_frame() {
+                            Ok(Some(f)) => f,
+                            Ok(None) => break,
+                            Err(_) => {
+                                broken = true;
+                                break;
+                            }
+                        };
+                        match core.server.handle_client(Instant::now(), tuple, frame.as_bytes()) {
+                            ClientOutcome::Relay { relay, peer, data } => {
+                                if let Some(r) = core.relays.get(&relay) {
+                                    sends.push((r.socket.clone(), peer, data.to_vec()));
+                                }
+                            }
+                            ClientOutcome::Handled => control = true,
+                            ClientOutcome::Dropped => {}
+                        }
+                    }
+                }
+                for (socket, peer, data) in sends {
+                    let _ = socket.send_to(&data, peer).await;
+                }
+                if control {
+                    process(&shared).await;
+                }
+                if broken {
+                    break; // not TURN: close
+                }
+            }
+        }
+    }
+    {
+        let mut core = shared.lock();
+        core.clients.remove(&tuple);
+        core.server.client_disconnected(Instant::now(), tuple);
+    }
+    process(&shared).await;
+}
+
+/// Datagrams from peers to one relayed address.
+async fn relay_task(shared: Arc<Shared>, socket: Arc<UdpSocket>, relay: SocketAddr) {
+    let mut buf = vec![0u8; 65_536];
+    let mut out = Vec::with_capacity(65_600);
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let data = buf.get(..n).unwrap_or(&[]);
+        let send = {
+            let mut core = shared.lock();
+            match core
+                .server
+                .handle_peer(Instant::now(), relay, peer, data, &mut out)
+            {
+                Some(tuple) if tuple.transport == TurnTransport::Udp => shared
+                    .udp_listeners
+                    .get(&tuple.server)
+                    .map(|s| (s.clone(), tuple.client)),
+                Some(tuple) => {
+                    if let Some(c) = core.clients.get(&tuple) {
+                        let _ = c.tx.try_send(out.clone());
+                    }
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some((listener, client)) = send {
+            let _ = listener.send_to(&out, client).await;
+        }
+    }
+}
+
+/// RFC 6062: peers connecting to a TCP relayed address.
+async fn tcp_relay_task(shared: Arc<Shared>, listener: TcpListener, relay: SocketAddr) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        {
+            let mut core = shared.lock();
+            match core
+                .server
+                .peer_connection_accepted(Instant::now(), relay, peer)
+            {
+                Some(ConnectionId(id)) => {
+                    core.peer_streams.insert(id, stream);
+                }
+                None => drop(stream),
+            }
+        }
+        process(&shared).await;
+    }
+}
+
+/// Expiry sweeps and the wall clock for TURN REST expiry.
+async fn timer(shared: Arc<Shared>) {
+    loop {
+        let wait = {
+            let core = shared.lock();
+            core.server
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1))
+        };
+        tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
+        {
+            let mut core = shared.lock();
+            let now = Instant::now();
+            core.server.set_unix_time(now, unix_now());
+            core.server.handle_timeout(now);
+        }
+        process(&shared).await;
+    }
+}
+
+// ---- sockets ---------------------------------------------------------------------------
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// UDP and TCP listeners on the same port (port 0: a free one for both).
+async fn bind_pair(
+    addr: SocketAddr,
+    udp: bool,
+    tcp: bool,
+) -> io::Result<(Option<UdpSocket>, Option<TcpListener>)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let u = if udp {
+            Some(UdpSocket::bind(addr).await?)
+        } else {
+            None
+        };
+        let port = match &u {
+            Some(u) => u.local_addr()?.port(),
+            None => addr.port(),
+        };
+        if !tcp {
+            return Ok((u, None));
+        }
+        match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
+            Ok(t) => return Ok((u, Some(t))),
+            Err(e) if addr.port() == 0 => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free port")))
+}
+
+enum Bound {
+    Udp(UdpSocket),
+    Tcp(TcpListener),
+}
+
+/// Candidate ports in the range, in random order of trial (at most 64 tries).
+fn candidate_ports(range: &RangeInclusive<u16>, even: bool) -> Vec<u16> {
+    let (lo, hi) = (u32::from(*range.start()), u32::from(*range.end()));
+    let len = hi - lo + 1;
+    let mut rng = StdRng::from_os_rng();
+    (0..64.min(len * 2))
+        .map(|_| {
+            let p = lo + rng.random_range(0..len);
+            let p = if even && p % 2 == 1 {
+                if p > lo {
+                    p - 1
+                } else {
+                    p + 1
+                }
+            } else {
+                p
+            };
+            p.min(hi) as u16
+        })
+        .collect()
+}
+
+fn bind_udp_relay(shared: &Shared, ip: IpAddr, even: bool) -> Option<Bound> {
+    for port in candidate_ports(&shared.relay_ports, even) {
+        let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(ip, port)) else {
+            continue;
+        };
+        if s.set_nonblocking(true).is_err() {
+            continue;
+        }
+        if let Ok(s) = UdpSocket::from_std(s) {
+            return Some(Bound::Udp(s));
+        }
+    }
+    None
+}
+
+/// An even port and the odd one after it, for EVEN-PORT with the R bit.
+fn bind_udp_pair(shared: &Shared, ip: IpAddr) -> Option<(UdpSocket, UdpSocket)> {
+    for port in candidate_ports(&shared.relay_ports, true) {
+        if port == u16::MAX || !shared.relay_ports.contains(&(port + 1)) {
+            continue;
+        }
+        let Ok(a) = std::net::UdpSocket::bind(SocketAddr::new(ip, port)) else {
+            continue;
+        };
+        let Ok(b) = std::net::UdpSocket::bind(SocketAddr::new(ip, port + 1)) else {
+            continue;
+        };
+        if a.set_nonblocking(true).is_err() || b.set_nonblocking(true).is_err() {
+            continue;
+        }
+        if let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) {
+            return Some((a, b));
+        }
+    }
+    None
+}
+
+fn tcp_socket(ip: IpAddr) -> io::Result<TcpSocket> {
+    let s = if ip.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    s.set_reuseaddr(true)?;
+    #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
+    s.set_reuseport(true)?;
+    Ok(s)
+}
+
+fn bind_tcp_relay(shared: &Shared, ip: IpAddr) -> Option<Bound> {
+    for port in candidate_ports(&shared.relay_ports, false) {
+        let Ok(s) = tcp_socket(ip) else {
+            continue;
+        };
+        if s.bind(SocketAddr::new(ip, port)).is_err() {
+            continue;
+        }
+        if let Ok(l) = s.listen(128) {
+            return Some(Bound::Tcp(l));
+        }
+    }
+    None
+}
+
+/// RFC 6062 §5.2: the connection to the peer comes from the relayed address.
+async fn connect_from(relay: SocketAddr, peer: SocketAddr) -> io::Result<TcpStream> {
+    let s = tcp_socket(relay.ip())?;
+    s.bind(relay)?;
+    tokio::time::timeout(Duration::from_secs(10), s.connect(peer))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
+}
