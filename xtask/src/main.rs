@@ -4,7 +4,7 @@
 //! cargo xtask ci [--no-fuzz] [--no-interop] [--fuzz-seconds N]
 //! cargo xtask fuzz TARGET --seconds N | --all --seconds N | --list
 //! cargo xtask bench [--package P] [FILTER]
-//! cargo xtask interop [FILTER]
+//! cargo xtask interop [FILTER] [--matrix-only | --no-matrix] [--rows=PAT,...]
 //! cargo xtask setup
 //! ```
 //!
@@ -18,6 +18,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod bench;
+mod interop;
 mod package;
 mod setup;
 
@@ -177,9 +178,22 @@ fn test_workspace(extra: &[&str]) -> Result {
 /// Interop tests are `#[ignore]`d tests whose names start with `interop_`: plain
 /// `cargo test` lists them as ignored; here the tools they need are installed first
 /// and they run for real (and fail if a tool is missing).
+///
+/// Then the interop matrix (see `interop.rs`): `--matrix-only` skips the tests,
+/// `--no-matrix` the matrix, `--rows=PAT` picks matrix rows.
 fn interop(args: &[String]) -> Result {
+    if args.first().map(String::as_str) == Some(interop::ROW_COMMAND) {
+        return interop::row(&args[1..]); // one matrix row, inside its namespace
+    }
     setup::system()?;
-    let filter = args.first().cloned().unwrap_or_else(|| "interop_".into());
+    if args.iter().any(|a| a == "--matrix-only") {
+        return interop::matrix(args);
+    }
+    let filter = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
+        .unwrap_or_else(|| "interop_".into());
     let mut c = cargo();
     c.args([
         "test",
@@ -192,7 +206,10 @@ fn interop(args: &[String]) -> Result {
         &filter,
     ])
     .env("OXRTC_INTEROP", "1");
-    run(c)
+    // The matrix runs even when a test failed: both results are worth seeing.
+    let tests = run(c);
+    let matrix = interop::matrix(args);
+    tests.and(matrix)
 }
 
 fn fuzz_dir() -> PathBuf {
@@ -255,7 +272,9 @@ fn fuzz(args: &[String]) -> Result {
         .filter(|a| !a.starts_with("--"))
         .ok_or("fuzz needs a TARGET or --all")?;
     if !fuzz_targets()?.contains(target) {
-        return Err(format!("no fuzz target `{target}` (see `cargo xtask fuzz --list`)"));
+        return Err(format!(
+            "no fuzz target `{target}` (see `cargo xtask fuzz --list`)"
+        ));
     }
     ensure_cargo_fuzz()?;
     fuzz_one(target, seconds)

@@ -11,12 +11,19 @@ const DEBIAN: &[(&str, &str)] = &[
     ("turnserver", "coturn"),
     ("turnutils_stunclient", "coturn"),
     ("openssl", "openssl"),
+    // the interop matrix (xtask/src/interop.rs): Chromium driven over the DevTools protocol
+    // by a Node script, each row in a loopback-only network namespace
+    ("chromium", "chromium"),
+    ("node", "nodejs"),
+    ("ip", "iproute2"),
 ];
 
 /// Python packages for the interop virtualenv, pinned so runs are repeatable.
 const PYTHON: &[&str] = &[
     // oxrtc-srtp: libsrtp as the SRTP/SRTCP oracle (wheels bundle libsrtp with GCM)
     "pylibsrtp==1.0.0",
+    // the interop matrix: aiortc as a peer (interop/aiortc_peer.py)
+    "aiortc==1.16.0",
 ];
 
 /// The virtualenv's python, for tests that drive Python peers.
@@ -62,12 +69,19 @@ fn python_venv() -> Result {
     let py = venv_python();
     if !py.exists() {
         let mut c = Command::new("python3");
-        c.args(["-m", "venv"]).arg(root().join("target/interop/venv"));
+        c.args(["-m", "venv"])
+            .arg(root().join("target/interop/venv"));
         run(c)?;
     }
     // pip is quick when everything is already there.
     let mut c = Command::new(&py);
-    c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-        .args(PYTHON);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(PYTHON);
     run(c)
 }
