@@ -110,7 +110,7 @@ class Answerer:
 
     async def handle(self, reader, writer):
         try:
-            status, ctype, body = await self.route(reader)
+            status, ctype, body = await self.route(reader, writer)
         except Exception as e:  # a bad request must not stop the server
             status, ctype, body = 400, "text/plain", f"{type(e).__name__}: {e}\n"
         data = body.encode()
@@ -126,7 +126,7 @@ class Answerer:
         finally:
             writer.close()
 
-    async def route(self, reader):
+    async def route(self, reader, writer):
         line = (await reader.readline()).decode("latin-1").strip()
         parts = line.split()
         if len(parts) < 2:
@@ -142,6 +142,9 @@ class Answerer:
         length = int(headers.get("content-length", "0"))
         if length > 1 << 20:
             return 400, "text/plain", "offer too large\n"
+        if headers.get("expect", "").lower() == "100-continue":  # curl, for bodies over 1 KiB
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
         body = (await reader.readexactly(length)).decode() if length else ""
         if path == "/health":
             return (200, "text/plain", "ok\n") if method == "GET" else (405, "text/plain", "")
