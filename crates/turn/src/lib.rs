@@ -57,6 +57,8 @@
 mod client;
 mod error;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wire;
 
 pub use client::{

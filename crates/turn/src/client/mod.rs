@@ -224,6 +224,9 @@ pub enum Event {
 pub struct ClientStats {
     /// Requests sent, retransmissions included.
     pub requests_sent: u64,
+    /// Requests sent again with new credentials after a 401 challenge or a 438 (stale
+    /// nonce).
+    pub auth_retries: u64,
     /// Send indications and ChannelData messages sent.
     pub data_sent: u64,
     /// Data indications and ChannelData messages received.
@@ -1176,6 +1179,7 @@ impl Client {
                 ) {
                     Ok(auth) if !context.signed || context.stale_retries < MAX_STALE_RETRIES => {
                         self.auth = Some(auth);
+                        self.stats.auth_retries += 1;
                         context.stale_retries += u8::from(context.signed);
                         self.start_with(context);
                     }
@@ -1192,6 +1196,7 @@ impl Client {
                 ) {
                     Ok(auth) => {
                         self.auth = Some(auth);
+                        self.stats.auth_retries += 1;
                         context.stale_retries += 1;
                         self.start_with(context);
                     }

@@ -39,7 +39,7 @@ use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use super::{
     ClientOutcome, FiveTuple, RelayProtocol, Server, ServerConfig, ServerEvent, ServerStats,
@@ -153,19 +153,22 @@ impl TurnServer {
         let now = Instant::now();
         let mut server = Server::new(server_config, now, StdRng::from_os_rng());
         server.set_unix_time(now, unix_now());
-        let listeners = udp.iter().map(|s| (s.local_addr().ok(), s.clone()));
+        let listeners = udp
+            .iter()
+            .filter_map(|s| Some((s.local_addr().ok()?, s.clone())))
+            .collect();
         let shared = Arc::new(Shared {
             core: Mutex::new(Core {
                 server,
+                listeners,
                 relays: HashMap::new(),
                 tcp_relays: HashMap::new(),
                 reserved: HashMap::new(),
                 clients: HashMap::new(),
                 peer_streams: HashMap::new(),
                 pending_connects: HashMap::new(),
-                tasks: Vec::new(),
+                ended: Vec::new(),
             }),
-            udp_listeners: listeners.filter_map(|(a, s)| a.map(|a| (a, s))).collect(),
             relay_ip,
             relay_ipv6: config.relay_ipv6,
             relay_ports: config.relay_ports.clone(),
@@ -199,40 +202,42 @@ impl TurnServer {
         let shared = self.shared;
         let mut own = Vec::new();
         for socket in self.udp {
-            let s = shared.clone();
-            own.push(tokio::spawn(udp_listener(s, socket)).abort_handle());
+            own.push(tokio::spawn(udp_listener(shared.clone(), socket)));
         }
         for listener in self.tcp {
-            let s = shared.clone();
-            own.push(tokio::spawn(tcp_listener(s, listener)).abort_handle());
+            own.push(tokio::spawn(tcp_listener(shared.clone(), listener)));
         }
-        own.push(tokio::spawn(timer(shared.clone())).abort_handle());
+        own.push(tokio::spawn(timer(shared.clone())));
         shutdown.await;
         tracing::info!("turn server shutting down");
+        // Stop taking input, delete every allocation, then end every task and wait for it:
+        // every socket is closed when this returns.
         for h in &own {
             h.abort();
         }
-        {
-            let mut core = shared.lock();
-            core.server.shutdown(Instant::now());
+        for h in own {
+            let _ = h.await;
         }
+        shared.lock().server.shutdown(Instant::now());
         process(&shared).await;
         let (stats, tasks) = {
             let mut core = shared.lock();
-            let tasks = std::mem::take(&mut core.tasks);
-            core.relays.clear();
-            core.tcp_relays.clear();
+            let mut tasks = std::mem::take(&mut core.ended);
+            tasks.extend(core.relays.drain().map(|(_, r)| r.task));
+            tasks.extend(core.tcp_relays.drain().map(|(_, t)| t));
+            tasks.extend(core.clients.drain().map(|(_, c)| c.task));
+            tasks.extend(core.pending_connects.drain().map(|(_, t)| t));
             core.reserved.clear();
-            core.clients.clear();
             core.peer_streams.clear();
-            core.pending_connects.clear();
+            core.listeners.clear();
             (core.server.stats(), tasks)
         };
-        for t in tasks {
+        for t in &tasks {
             t.abort();
         }
-        // Let aborted tasks drop their sockets before returning.
-        tokio::task::yield_now().await;
+        for t in tasks {
+            let _ = t.await;
+        }
         Ok(stats)
     }
 }
@@ -255,7 +260,6 @@ impl TurnServerHandle {
 #[derive(Debug)]
 struct Shared {
     core: Mutex<Core>,
-    udp_listeners: HashMap<SocketAddr, Arc<UdpSocket>>,
     relay_ip: IpAddr,
     relay_ipv6: Option<IpAddr>,
     relay_ports: RangeInclusive<u16>,
@@ -272,28 +276,38 @@ impl Shared {
 #[derive(Debug)]
 struct Relay {
     socket: Arc<UdpSocket>,
-    task: AbortHandle,
+    task: JoinHandle<()>,
 }
 
 #[derive(Debug)]
 struct ClientConn {
     tx: mpsc::Sender<Vec<u8>>,
     splice: Option<oneshot::Sender<TcpStream>>,
-    task: AbortHandle,
+    task: JoinHandle<()>,
 }
 
 #[derive(Debug)]
 struct Core {
     server: Server,
+    /// The UDP listeners by local address, to answer clients from.
+    listeners: HashMap<SocketAddr, Arc<UdpSocket>>,
     relays: HashMap<SocketAddr, Relay>,
-    tcp_relays: HashMap<SocketAddr, AbortHandle>,
+    tcp_relays: HashMap<SocketAddr, JoinHandle<()>>,
     /// Sockets kept for EVEN-PORT reservations.
     reserved: HashMap<SocketAddr, UdpSocket>,
     clients: HashMap<FiveTuple, ClientConn>,
     /// RFC 6062 peer connections waiting for their ConnectionBind.
     peer_streams: HashMap<u32, TcpStream>,
-    pending_connects: HashMap<u32, AbortHandle>,
-    tasks: Vec<AbortHandle>,
+    pending_connects: HashMap<u32, JoinHandle<()>>,
+    /// Aborted tasks, awaited at shutdown (and pruned by the timer).
+    ended: Vec<JoinHandle<()>>,
+}
+
+impl Core {
+    fn end(&mut self, task: JoinHandle<()>) {
+        task.abort();
+        self.ended.push(task);
+    }
 }
 
 /// What to do after the lock is released.
@@ -302,12 +316,12 @@ enum Action {
     Event(ServerEvent),
 }
 
-fn drain(shared: &Shared, core: &mut Core) -> Vec<Action> {
+fn drain(core: &mut Core) -> Vec<Action> {
     let mut actions = Vec::new();
     while let Some(t) = core.server.poll_transmit() {
         match t.tuple.transport {
             TurnTransport::Udp => {
-                if let Some(s) = shared.udp_listeners.get(&t.tuple.server) {
+                if let Some(s) = core.listeners.get(&t.tuple.server) {
                     actions.push(Action::Udp(s.clone(), t.tuple.client, t.contents));
                 }
             }
@@ -330,7 +344,7 @@ async fn process(shared: &Arc<Shared>) {
     loop {
         let actions = {
             let mut core = shared.lock();
-            drain(shared, &mut core)
+            drain(&mut core)
         };
         if actions.is_empty() {
             return;
@@ -387,13 +401,7 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                     if let Some(addr) = addr {
                         let socket = Arc::new(socket);
                         let task = tokio::spawn(relay_task(shared.clone(), socket.clone(), addr));
-                        core.relays.insert(
-                            addr,
-                            Relay {
-                                socket,
-                                task: task.abort_handle(),
-                            },
-                        );
+                        core.relays.insert(addr, Relay { socket, task });
                     }
                     core.server.relay_bound(now, allocation, addr, kept_addr);
                 }
@@ -401,7 +409,7 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                     let addr = listener.local_addr().ok();
                     if let Some(addr) = addr {
                         let task = tokio::spawn(tcp_relay_task(shared.clone(), listener, addr));
-                        core.tcp_relays.insert(addr, task.abort_handle());
+                        core.tcp_relays.insert(addr, task);
                     }
                     core.server.relay_bound(now, allocation, addr, None);
                 }
@@ -412,10 +420,10 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
             if let Some(relay) = relay {
                 let mut core = shared.lock();
                 if let Some(r) = core.relays.remove(&relay) {
-                    r.task.abort();
+                    core.end(r.task);
                 }
                 if let Some(t) = core.tcp_relays.remove(&relay) {
-                    t.abort();
+                    core.end(t);
                 }
             }
         }
@@ -442,10 +450,7 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                 }
                 process(&s).await;
             });
-            shared
-                .lock()
-                .pending_connects
-                .insert(connection_id.0, task.abort_handle());
+            shared.lock().pending_connects.insert(connection_id.0, task);
         }
         ServerEvent::Splice {
             connection_id,
@@ -462,7 +467,7 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                 }
                 _ => {
                     if let Some(c) = core.clients.remove(&tuple) {
-                        c.task.abort();
+                        core.end(c.task);
                     }
                 }
             }
@@ -471,13 +476,13 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
             let mut core = shared.lock();
             core.peer_streams.remove(&connection_id.0);
             if let Some(t) = core.pending_connects.remove(&connection_id.0) {
-                t.abort();
+                core.end(t);
             }
         }
         ServerEvent::CloseClientConnection { tuple } => {
             let mut core = shared.lock();
             if let Some(c) = core.clients.remove(&tuple) {
-                c.task.abort();
+                core.end(c.task);
             }
         }
     }
@@ -540,15 +545,15 @@ async fn tcp_listener(shared: Arc<Shared>, listener: TcpListener) {
         };
         let (tx, rx) = mpsc::channel(1024);
         let (splice_tx, splice_rx) = oneshot::channel();
-        let s = shared.clone();
-        let task = tokio::spawn(tcp_client(s, tuple, stream, rx, splice_rx));
+        // Registered under the lock before the task runs, so its first answer finds it.
         let mut core = shared.lock();
+        let task = tokio::spawn(tcp_client(shared.clone(), tuple, stream, rx, splice_rx));
         core.clients.insert(
             tuple,
             ClientConn {
                 tx,
                 splice: Some(splice_tx),
-                task: task.abort_handle(),
+                task,
             },
         );
     }
@@ -648,8 +653,8 @@ async fn relay_task(shared: Arc<Shared>, socket: Arc<UdpSocket>, relay: SocketAd
                 .server
                 .handle_peer(Instant::now(), relay, peer, data, &mut out)
             {
-                Some(tuple) if tuple.transport == TurnTransport::Udp => shared
-                    .udp_listeners
+                Some(tuple) if tuple.transport == TurnTransport::Udp => core
+                    .listeners
                     .get(&tuple.server)
                     .map(|s| (s.clone(), tuple.client)),
                 Some(tuple) => {
@@ -707,6 +712,7 @@ async fn timer(shared: Arc<Shared>) {
             let now = Instant::now();
             core.server.set_unix_time(now, unix_now());
             core.server.handle_timeout(now);
+            core.ended.retain(|t| !t.is_finished());
         }
         process(&shared).await;
     }

@@ -1,0 +1,199 @@
+//! The tokio runtime on loopback with our client: UDP and TCP clients, Send indications and
+//! channels, RFC 6062, graceful shutdown.
+
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{Driver, TcpEcho, UdpEcho};
+use oxrtc_turn::runtime::{RuntimeConfig, TurnServer};
+use oxrtc_turn::*;
+
+struct Running {
+    rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<ServerStats>>>,
+    handle: runtime::TurnServerHandle,
+}
+
+impl Running {
+    fn start() -> Running {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut config = RuntimeConfig {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            server: ServerConfig {
+                realm: "rt".into(),
+                users: vec![("u".into(), "p".into())],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        config.server.peer_filter.allow_loopback = true;
+        let server = rt.block_on(TurnServer::bind(config)).unwrap();
+        let addr = server.local_addrs()[0];
+        let handle = server.handle();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = rt.spawn(server.serve(async {
+            let _ = rx.await;
+        }));
+        Running {
+            rt,
+            addr,
+            stop: Some(tx),
+            task: Some(task),
+            handle,
+        }
+    }
+
+    fn stop(&mut self) -> ServerStats {
+        let _ = self.stop.take().unwrap().send(());
+        self.rt
+            .block_on(self.task.take().unwrap())
+            .unwrap()
+            .unwrap()
+    }
+}
+
+fn echo_round_trip(d: &mut Driver, peer: SocketAddr, payload: &[u8]) {
+    d.client.send_to(Instant::now(), peer, payload).unwrap();
+    let e = d.wait_for(Duration::from_secs(10), |e| matches!(e, Event::Data { .. }));
+    assert_eq!(
+        e,
+        Event::Data {
+            peer,
+            data: payload.to_vec()
+        }
+    );
+}
+
+#[test]
+fn udp_and_tcp_clients_relay_to_an_echo_peer() {
+    let mut server = Running::start();
+    let echo = UdpEcho::start();
+    for transport in [TurnTransport::Udp, TurnTransport::Tcp] {
+        let mut d = Driver::new(ClientConfig::new(server.addr, transport, "u", "p"));
+        let relayed = d.allocate();
+        assert_eq!(relayed.ip(), server.addr.ip());
+        assert!((49152..=65535).contains(&relayed.port()));
+        assert_eq!(d.client.mapped_address(), Some(d.local_addr()));
+        // Send/Data indications first, then a channel.
+        echo_round_trip(&mut d, echo.addr, b"indication");
+        d.client.bind_channel(Instant::now(), echo.addr).unwrap();
+        d.wait_for(Duration::from_secs(10), |e| {
+            matches!(e, Event::ChannelBound { .. })
+        });
+        echo_round_trip(&mut d, echo.addr, b"channel");
+        echo_round_trip(&mut d, echo.addr, &[7u8; 1200]);
+        d.client.deallocate(Instant::now()).unwrap();
+        d.wait_for(Duration::from_secs(10), |e| *e == Event::Deallocated);
+    }
+    let stats = server.handle.stats();
+    assert_eq!(stats.packets_to_peers, 6);
+    assert_eq!(stats.packets_to_clients, 6);
+    assert_eq!(stats.allocations, 0);
+    let stats = server.stop();
+    assert_eq!(stats.allocations_total, 2);
+}
+
+#[test]
+fn rfc6062_connect_through_the_runtime() {
+    let mut server = Running::start();
+    let echo = TcpEcho::start();
+    let mut d = Driver::new(ClientConfig::new(server.addr, TurnTransport::Tcp, "u", "p"));
+    d.client.allocate_tcp(Instant::now()).unwrap();
+    d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::Allocated { .. })
+    });
+    d.client.connect(Instant::now(), echo.addr).unwrap();
+    let Event::Connected { connection_id, .. } = d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::Connected { .. } | Event::ConnectFailed { .. })
+    }) else {
+        panic!("connect failed");
+    };
+    let mut data = d.data_connection(connection_id);
+    data.write_all(b"tcp relay works").unwrap();
+    let mut got = [0u8; 15];
+    data.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    data.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"tcp relay works");
+    server.stop();
+}
+
+#[test]
+fn rfc6062_peer_connects_through_the_runtime() {
+    let mut server = Running::start();
+    let mut d = Driver::new(ClientConfig::new(server.addr, TurnTransport::Tcp, "u", "p"));
+    d.client.allocate_tcp(Instant::now()).unwrap();
+    let Event::Allocated { relayed, .. } = d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::Allocated { .. })
+    }) else {
+        unreachable!()
+    };
+    // Without a permission the server closes the peer's connection.
+    let mut refused = std::net::TcpStream::connect(relayed).unwrap();
+    refused
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 8];
+    assert!(matches!(refused.read(&mut buf), Ok(0) | Err(_)));
+    d.client
+        .create_permission(Instant::now(), relayed.ip())
+        .unwrap();
+    d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::PermissionCreated { .. })
+    });
+    let mut peer = std::net::TcpStream::connect(relayed).unwrap();
+    let Event::ConnectionAttempt { connection_id, .. } = d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::ConnectionAttempt { .. })
+    }) else {
+        unreachable!()
+    };
+    let mut data = d.data_connection(connection_id);
+    peer.write_all(b"hello client").unwrap();
+    let mut got = [0u8; 12];
+    data.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    data.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello client");
+    data.write_all(b"hello peer").unwrap();
+    let mut got = [0u8; 10];
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    peer.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello peer");
+    server.stop();
+}
+
+#[test]
+fn shutdown_closes_relays_and_connections() {
+    let mut server = Running::start();
+    let mut udp = Driver::new(ClientConfig::new(server.addr, TurnTransport::Udp, "u", "p"));
+    let relayed = udp.allocate();
+    let mut tcp = Driver::new(ClientConfig::new(server.addr, TurnTransport::Tcp, "u", "p"));
+    tcp.allocate();
+    let stats = server.stop();
+    assert_eq!(stats.allocations, 0);
+    assert_eq!(stats.allocations_total, 2);
+    // The relayed port and the listener are free again.
+    std::net::UdpSocket::bind(relayed).unwrap();
+    std::net::UdpSocket::bind(server.addr).unwrap();
+    std::net::TcpListener::bind(server.addr).unwrap();
+    // The TCP client sees its connection closed.
+    let common::Conn::Tcp(s) = &mut tcp.conn else {
+        unreachable!()
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+}
