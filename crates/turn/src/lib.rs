@@ -56,6 +56,8 @@
 
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod server;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -447,6 +447,25 @@ impl Server {
             .collect()
     }
 
+    /// Sizes of every table, for the fuzzing harness's memory bounds: allocations,
+    /// the largest permission, channel and connection counts of one allocation, connections,
+    /// data connections, reservations, queued transmits and events.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn table_sizes(&self) -> [usize; 9] {
+        let max = |f: fn(&Allocation) -> usize| self.allocations.values().map(f).max().unwrap_or(0);
+        [
+            self.allocations.len(),
+            max(|a| a.permissions.len()),
+            max(|a| a.channels.len().max(a.channel_of.len())),
+            max(|a| a.connections.len()),
+            self.connections.len(),
+            self.data_connections.len(),
+            self.reservations.len(),
+            self.transmits.len(),
+            self.events.len(),
+        ]
+    }
+
     fn info(&self, id: AllocationId) -> Option<AllocationInfo> {
         let a = self.allocations.get(&id)?;
         let now = self.now;
@@ -1262,7 +1281,10 @@ impl Server {
             protocol,
             family,
             even_port: even_port.is_some(),
-            reserve_next: even_port.is_some_and(|e| e.reserve),
+            // Reservations are capped like allocations, so repeated Allocate/delete cycles
+            // cannot pile them up; beyond the cap the R bit is ignored (no token).
+            reserve_next: even_port.is_some_and(|e| e.reserve)
+                && self.reservations.len() < self.config.max_allocations,
             reserved,
             lifetime: self.lifetime(requested),
         })
