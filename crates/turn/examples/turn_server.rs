@@ -5,10 +5,11 @@
 //!     --listen 127.0.0.1:3478 --realm R --user NAME:PASS [--user NAME:PASS]... \
 //!     [--auth-secret S] [--relay-range 49152-65535] [--relay-ip IP] [--relay-ipv6 IP] \
 //!     [--allow-loopback-peers] [--allow-private-peers] [--max-allocations N] \
-//!     [--user-quota N] [--bandwidth BYTES_PER_S] [--software TEXT] [--threads N]
+//!     [--user-quota N] [--bandwidth BYTES_PER_S] [--software TEXT] [--relay-threads N]
 //! ```
 //!
-//! Port 0 picks a free port (the same for UDP and TCP). The first line on stdout is
+//! Listeners run on the main thread, relayed sockets on `--relay-threads` more (default 1;
+//! 0 runs everything on one thread). Port 0 picks a free port (the same for UDP and TCP). The first line on stdout is
 //! `listening on IP:PORT`; on SIGINT or SIGTERM it shuts down gracefully and prints its
 //! counters as one line `stats ...`.
 #![allow(clippy::unwrap_used)]
@@ -27,7 +28,7 @@ fn usage(error: &str) -> ! {
     std::process::exit(2)
 }
 
-fn parse_args() -> (RuntimeConfig, usize) {
+fn parse_args() -> RuntimeConfig {
     let mut config = RuntimeConfig {
         listen: Vec::new(),
         server: ServerConfig {
@@ -36,7 +37,6 @@ fn parse_args() -> (RuntimeConfig, usize) {
         },
         ..Default::default()
     };
-    let mut threads = 2;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -100,10 +100,10 @@ fn parse_args() -> (RuntimeConfig, usize) {
                 )
             }
             "--software" => config.server.software = Some(value("--software")),
-            "--threads" => {
-                threads = value("--threads")
+            "--relay-threads" => {
+                config.relay_threads = value("--relay-threads")
                     .parse()
-                    .unwrap_or_else(|_| usage("--threads takes a number"))
+                    .unwrap_or_else(|_| usage("--relay-threads takes a number"))
             }
             other => usage(&format!("unknown argument {other}")),
         }
@@ -111,7 +111,7 @@ fn parse_args() -> (RuntimeConfig, usize) {
     if config.listen.is_empty() {
         config.listen.push(SocketAddr::from(([127, 0, 0, 1], 3478)));
     }
-    (config, threads)
+    config
 }
 
 async fn shutdown_signal() {
@@ -129,9 +129,8 @@ async fn shutdown_signal() {
 }
 
 fn main() -> std::io::Result<()> {
-    let (config, threads) = parse_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
+    let config = parse_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {

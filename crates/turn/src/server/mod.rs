@@ -939,7 +939,7 @@ impl Server {
             self.stats.dropped += 1;
             return ClientOutcome::Dropped;
         };
-        self.relay_out(now, tuple, peer, cd_data(data))
+        relay_from(a, &mut self.stats, now, peer, cd_data(data))
     }
 
     fn send_indication<'a>(
@@ -954,45 +954,17 @@ impl Server {
             .processed_attributes()
             .find(|a| a.typ == AttributeType::DATA)
             .and_then(|a| bytes.get(a.offset + 4..a.offset + 4 + a.value.len()));
-        match (peer, data) {
-            (Some(peer), Some(data)) => self.relay_out(now, tuple, peer.0, data),
+        let a = self
+            .by_tuple
+            .get(&tuple)
+            .and_then(|id| self.allocations.get_mut(id));
+        match (a, peer, data) {
+            (Some(a), Some(peer), Some(data)) => relay_from(a, &mut self.stats, now, peer.0, data),
             _ => {
                 self.stats.dropped += 1;
                 ClientOutcome::Dropped
             }
         }
-    }
-
-    fn relay_out<'a>(
-        &mut self,
-        now: Instant,
-        tuple: FiveTuple,
-        peer: SocketAddr,
-        data: &'a [u8],
-    ) -> ClientOutcome<'a> {
-        let Some(a) = self
-            .by_tuple
-            .get(&tuple)
-            .and_then(|id| self.allocations.get_mut(id))
-        else {
-            self.stats.dropped += 1;
-            return ClientOutcome::Dropped;
-        };
-        let Some(relay) = a.relay.filter(|_| a.protocol == RelayProtocol::Udp) else {
-            self.stats.dropped += 1;
-            return ClientOutcome::Dropped;
-        };
-        if a.expires <= now || !a.permitted(now, peer.ip()) {
-            self.stats.dropped += 1;
-            return ClientOutcome::Dropped;
-        }
-        if !a.within_quota(now, data.len()) {
-            self.stats.bandwidth_drops += 1;
-            return ClientOutcome::Dropped;
-        }
-        self.stats.packets_to_peers += 1;
-        self.stats.bytes_to_peers += data.len() as u64;
-        ClientOutcome::Relay { relay, peer, data }
     }
 
     fn request(&mut self, now: Instant, tuple: FiveTuple, msg: &Message<&[u8]>) {
@@ -1812,6 +1784,32 @@ fn sign(b: &mut MessageBuilder<'_>, auth: &Authed) -> Result<(), oxrtc_stun::Err
         }
     }
     Ok(())
+}
+
+/// The data path from a client: relays `data` to `peer` if the allocation is a live UDP
+/// one with a permission for the peer and quota left.
+fn relay_from<'a>(
+    a: &mut Allocation,
+    stats: &mut ServerStats,
+    now: Instant,
+    peer: SocketAddr,
+    data: &'a [u8],
+) -> ClientOutcome<'a> {
+    let Some(relay) = a.relay.filter(|_| a.protocol == RelayProtocol::Udp) else {
+        stats.dropped += 1;
+        return ClientOutcome::Dropped;
+    };
+    if a.expires <= now || !a.permitted(now, peer.ip()) {
+        stats.dropped += 1;
+        return ClientOutcome::Dropped;
+    }
+    if !a.within_quota(now, data.len()) {
+        stats.bandwidth_drops += 1;
+        return ClientOutcome::Dropped;
+    }
+    stats.packets_to_peers += 1;
+    stats.bytes_to_peers += data.len() as u64;
+    ClientOutcome::Relay { relay, peer, data }
 }
 
 /// The application data of a checked ChannelData message, borrowed from the input.

@@ -66,6 +66,11 @@ pub struct RuntimeConfig {
     pub udp: bool,
     /// Listen on TCP. Default true.
     pub tcp: bool,
+    /// Extra threads that run the relayed UDP sockets (peer to client), each a
+    /// current-thread runtime; listeners stay on the caller's runtime. 0 runs everything
+    /// on the caller's runtime. Default 1: client-to-peer and peer-to-client traffic then
+    /// use a core each.
+    pub relay_threads: usize,
     /// The core's settings.
     pub server: ServerConfig,
 }
@@ -79,6 +84,7 @@ impl Default for RuntimeConfig {
             relay_ports: 49152..=65535,
             udp: true,
             tcp: true,
+            relay_threads: 1,
             server: ServerConfig::default(),
         }
     }
@@ -172,6 +178,9 @@ impl TurnServer {
             relay_ip,
             relay_ipv6: config.relay_ipv6,
             relay_ports: config.relay_ports.clone(),
+            relay_threads: config.relay_threads,
+            workers: Mutex::new(Vec::new()),
+            next_worker: std::sync::atomic::AtomicUsize::new(0),
         });
         Ok(TurnServer {
             shared,
@@ -200,6 +209,12 @@ impl TurnServer {
     /// None today; kept for listener failures to come.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<ServerStats> {
         let shared = self.shared;
+        let mut workers = Vec::new();
+        for i in 0..shared.relay_threads {
+            workers.push(Worker::start(i)?);
+        }
+        *shared.workers.lock().unwrap_or_else(|e| e.into_inner()) =
+            workers.iter().map(|w| w.handle.clone()).collect();
         let mut own = Vec::new();
         for socket in self.udp {
             own.push(tokio::spawn(udp_listener(shared.clone(), socket)));
@@ -238,7 +253,53 @@ impl TurnServer {
         for t in tasks {
             let _ = t.await;
         }
+        shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        for w in workers {
+            w.stop().await;
+        }
         Ok(stats)
+    }
+}
+
+/// A relay thread: a current-thread runtime driven until told to stop.
+struct Worker {
+    handle: tokio::runtime::Handle,
+    stop: oneshot::Sender<()>,
+    exited: oneshot::Receiver<()>,
+}
+
+impl Worker {
+    fn start(index: usize) -> io::Result<Worker> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let (exited_tx, exited) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("turn-relay-{index}"))
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stop_rx.await;
+                });
+                // Dropping the runtime cancels what still runs on it and closes its sockets.
+                drop(rt);
+                let _ = exited_tx.send(());
+            })?;
+        Ok(Worker {
+            handle,
+            stop,
+            exited,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.exited.await;
     }
 }
 
@@ -263,9 +324,23 @@ struct Shared {
     relay_ip: IpAddr,
     relay_ipv6: Option<IpAddr>,
     relay_ports: RangeInclusive<u16>,
+    relay_threads: usize,
+    /// The runtimes of the relay threads, set when serving starts.
+    workers: Mutex<Vec<tokio::runtime::Handle>>,
+    next_worker: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
+    /// The runtime the next relayed socket goes to: the relay threads in turn, or the
+    /// current one without them.
+    fn worker(&self) -> Option<tokio::runtime::Handle> {
+        let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self
+            .next_worker
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        workers.get(n % workers.len().max(1)).cloned()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Core> {
         // A panic while holding the lock poisons it; the state is still consistent enough
         // to shut down, so take it anyway.
@@ -294,7 +369,7 @@ struct Core {
     relays: HashMap<SocketAddr, Relay>,
     tcp_relays: HashMap<SocketAddr, JoinHandle<()>>,
     /// Sockets kept for EVEN-PORT reservations.
-    reserved: HashMap<SocketAddr, UdpSocket>,
+    reserved: HashMap<SocketAddr, std::net::UdpSocket>,
     clients: HashMap<FiveTuple, ClientConn>,
     /// RFC 6062 peer connections waiting for their ConnectionBind.
     peer_streams: HashMap<u32, TcpStream>,
@@ -389,23 +464,42 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                     RelayProtocol::Tcp => bind_tcp_relay(shared, ip),
                 }),
             };
+            // The relayed socket lives on a relay thread: registered with its reactor,
+            // read by a task there.
+            let worker = shared.worker();
+            let bound = match bound {
+                Some(Bound::Udp(std_socket)) => {
+                    let _entered = worker.as_ref().map(|w| w.enter());
+                    UdpSocket::from_std(std_socket).ok().map(|s| {
+                        let addr = s.local_addr().ok();
+                        let socket = Arc::new(s);
+                        let task = addr.map(|addr| {
+                            let future = relay_task(shared.clone(), socket.clone(), addr);
+                            match &worker {
+                                Some(w) => w.spawn(future),
+                                None => tokio::spawn(future),
+                            }
+                        });
+                        BoundRelay::Udp(socket, addr, task)
+                    })
+                }
+                Some(Bound::Tcp(l)) => Some(BoundRelay::Tcp(l)),
+                None => None,
+            };
             let mut core = shared.lock();
-            let kept_addr = kept.and_then(|k: UdpSocket| {
+            let kept_addr = kept.and_then(|k: std::net::UdpSocket| {
                 let addr = k.local_addr().ok()?;
                 core.reserved.insert(addr, k);
                 Some(addr)
             });
             match bound {
-                Some(Bound::Udp(socket)) => {
-                    let addr = socket.local_addr().ok();
-                    if let Some(addr) = addr {
-                        let socket = Arc::new(socket);
-                        let task = tokio::spawn(relay_task(shared.clone(), socket.clone(), addr));
+                Some(BoundRelay::Udp(socket, addr, task)) => {
+                    if let (Some(addr), Some(task)) = (addr, task) {
                         core.relays.insert(addr, Relay { socket, task });
                     }
                     core.server.relay_bound(now, allocation, addr, kept_addr);
                 }
-                Some(Bound::Tcp(listener)) => {
+                Some(BoundRelay::Tcp(listener)) => {
                     let addr = listener.local_addr().ok();
                     if let Some(addr) = addr {
                         let task = tokio::spawn(tcp_relay_task(shared.clone(), listener, addr));
@@ -495,30 +589,58 @@ async fn udp_listener(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
     let Ok(local) = socket.local_addr() else {
         return;
     };
-    let mut buf = vec![0u8; 65_536];
+    // All clients' datagrams arrive here: read them in batches (recvmmsg, GRO where the
+    // platform has them) to spend fewer system calls per relayed packet.
+    let Ok(state) = quinn_udp::UdpSocketState::new((&*socket).into()) else {
+        return;
+    };
+    let batch = quinn_udp::BATCH_SIZE.max(1);
+    let slot = 65_536.max(state.gro_segments() * 1500);
+    let mut bufs = vec![vec![0u8; slot]; batch];
+    let mut metas = vec![quinn_udp::RecvMeta::default(); batch];
     loop {
-        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
-            // ICMP errors surface as recv errors on some systems: keep serving.
+        if socket.readable().await.is_err() {
+            continue;
+        }
+        let received = {
+            let mut iovs: Vec<std::io::IoSliceMut<'_>> = bufs
+                .iter_mut()
+                .map(|b| std::io::IoSliceMut::new(b))
+                .collect();
+            socket.try_io(tokio::io::Interest::READABLE, || {
+                state.recv((&*socket).into(), &mut iovs, &mut metas)
+            })
+        };
+        // WouldBlock (a spurious wake-up) or an ICMP error: keep serving.
+        let Ok(n) = received else {
             continue;
         };
-        let tuple = FiveTuple {
-            transport: TurnTransport::Udp,
-            client: from,
-            server: local,
-        };
-        let data = buf.get(..n).unwrap_or(&[]);
-        let (relay, control) = {
+        let mut sends = Vec::new();
+        let mut control = false;
+        {
             let mut core = shared.lock();
-            match core.server.handle_client(Instant::now(), tuple, data) {
-                ClientOutcome::Relay { relay, peer, data } => {
-                    let socket = core.relays.get(&relay).map(|r| r.socket.clone());
-                    (socket.map(|s| (s, peer, data)), false)
+            let now = Instant::now();
+            for (buf, meta) in bufs.iter().zip(&metas).take(n) {
+                let tuple = FiveTuple {
+                    transport: TurnTransport::Udp,
+                    client: meta.addr,
+                    server: local,
+                };
+                let datagrams = buf.get(..meta.len).unwrap_or(&[]);
+                for data in datagrams.chunks(meta.stride.max(1)) {
+                    match core.server.handle_client(now, tuple, data) {
+                        ClientOutcome::Relay { relay, peer, data } => {
+                            if let Some(r) = core.relays.get(&relay) {
+                                sends.push((r.socket.clone(), peer, data));
+                            }
+                        }
+                        ClientOutcome::Handled => control = true,
+                        ClientOutcome::Dropped => {}
+                    }
                 }
-                ClientOutcome::Handled => (None, true),
-                ClientOutcome::Dropped => (None, false),
             }
-        };
-        if let Some((relay_socket, peer, payload)) = relay {
+        }
+        for (relay_socket, peer, payload) in sends {
             let _ = relay_socket.send_to(payload, peer).await;
         }
         if control {
@@ -756,7 +878,12 @@ async fn bind_pair(
 }
 
 enum Bound {
-    Udp(UdpSocket),
+    Udp(std::net::UdpSocket),
+    Tcp(TcpListener),
+}
+
+enum BoundRelay {
+    Udp(Arc<UdpSocket>, Option<SocketAddr>, Option<JoinHandle<()>>),
     Tcp(TcpListener),
 }
 
@@ -787,10 +914,7 @@ fn bind_udp_relay(shared: &Shared, ip: IpAddr, even: bool) -> Option<Bound> {
         let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(ip, port)) else {
             continue;
         };
-        if s.set_nonblocking(true).is_err() {
-            continue;
-        }
-        if let Ok(s) = UdpSocket::from_std(s) {
+        if s.set_nonblocking(true).is_ok() {
             return Some(Bound::Udp(s));
         }
     }
@@ -798,7 +922,10 @@ fn bind_udp_relay(shared: &Shared, ip: IpAddr, even: bool) -> Option<Bound> {
 }
 
 /// An even port and the odd one after it, for EVEN-PORT with the R bit.
-fn bind_udp_pair(shared: &Shared, ip: IpAddr) -> Option<(UdpSocket, UdpSocket)> {
+fn bind_udp_pair(
+    shared: &Shared,
+    ip: IpAddr,
+) -> Option<(std::net::UdpSocket, std::net::UdpSocket)> {
     for port in candidate_ports(&shared.relay_ports, true) {
         if port == u16::MAX || !shared.relay_ports.contains(&(port + 1)) {
             continue;
@@ -809,10 +936,7 @@ fn bind_udp_pair(shared: &Shared, ip: IpAddr) -> Option<(UdpSocket, UdpSocket)> 
         let Ok(b) = std::net::UdpSocket::bind(SocketAddr::new(ip, port + 1)) else {
             continue;
         };
-        if a.set_nonblocking(true).is_err() || b.set_nonblocking(true).is_err() {
-            continue;
-        }
-        if let (Ok(a), Ok(b)) = (UdpSocket::from_std(a), UdpSocket::from_std(b)) {
+        if a.set_nonblocking(true).is_ok() && b.set_nonblocking(true).is_ok() {
             return Some((a, b));
         }
     }

@@ -1,0 +1,385 @@
+//! Relay throughput of our TURN server and coturn, side by side on loopback, with the same
+//! load generator in one run.
+//!
+//! ```text
+//! cargo run --release -p oxrtc-turn --features tokio --example relay_bench -- \
+//!     [--seconds 5] [--clients 4] [--window 32] [--size 160] [--only oxrtc|coturn] \
+//!     [--relay-threads 1] [--external ADDR]
+//! ```
+//!
+//! Each load client is our sans-IO TURN client on its own UDP socket and thread, with a
+//! channel bound to its own UDP echo peer. It keeps `window` packets in flight: every echo
+//! that comes back sends the next one (a closed loop, so the figure is what the relay
+//! sustains, not how fast it drops). Every echo is two relayed packets (client to peer, peer
+//! to client); the table reports relayed packets per second, the mean round trip and the
+//! packets never seen again, and the server process's CPU time (user + system, from /proc)
+//! per relayed packet, which a loaded machine disturbs less than the rate. Both servers run as separate processes (our `turn_server`
+//! example, listeners on one thread and relayed sockets on `--relay-threads` more; coturn's `turnserver` with its defaults), one after the other,
+//! under the same load.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oxrtc_turn::{Client, ClientConfig, Event, TurnTransport};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+struct Options {
+    seconds: u64,
+    clients: usize,
+    window: usize,
+    size: usize,
+    only: Option<String>,
+    server_threads: usize,
+    external: Option<SocketAddr>,
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Result {
+    echoes: u64,
+    sent: u64,
+    rtt_total: Duration,
+    seconds: f64,
+}
+
+/// CPU time (user + system) a process used so far, from /proc (Linux); zero elsewhere.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may hold spaces) start at its closing paren.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 after the paren.
+    let hz = 100; // USER_HZ on Linux
+    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / hz)
+}
+
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Our server binary, built with this example's profile.
+fn our_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().to_path_buf();
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args([
+        "build",
+        "--quiet",
+        "-p",
+        "oxrtc-turn",
+        "--features",
+        "tokio",
+        "--example",
+        "turn_server",
+    ]);
+    if dir.parent().is_some_and(|p| p.ends_with("release")) {
+        c.arg("--release");
+    }
+    assert!(c.status().unwrap().success(), "building turn_server failed");
+    dir.join("turn_server")
+}
+
+fn start_ours(port: u16, threads: usize) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(our_binary())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--realm",
+                "bench",
+                "--user",
+                "u:p",
+                "--allow-loopback-peers",
+            ])
+            .args(["--relay-threads", &threads.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn start_coturn(port: u16, dir: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        Command::new("turnserver")
+            .args([
+                "-n",
+                "--listening-ip",
+                "127.0.0.1",
+                "--relay-ip",
+                "127.0.0.1",
+            ])
+            .args(["--listening-port", &port.to_string()])
+            .args(["--lt-cred-mech", "--realm", "bench", "--user", "u:p"])
+            .args([
+                "--allow-loopback-peers",
+                "--no-tls",
+                "--no-dtls",
+                "--no-cli",
+            ])
+            .args(["--no-rfc5780", "--simple-log", "--no-stdout-log"])
+            .arg("--log-file")
+            .arg(dir.join("turnserver.log"))
+            .arg("--pidfile")
+            .arg(dir.join("turnserver.pid"))
+            .arg("--db")
+            .arg(dir.join("turndb"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("turnserver (coturn) not found"),
+    )
+}
+
+/// Drives one client until `pred` matches an event; panics after 10 s.
+fn drive(client: &mut Client, socket: &UdpSocket, pred: impl Fn(&Event) -> bool) -> Event {
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 2048];
+    loop {
+        while let Some(t) = client.poll_transmit() {
+            socket.send_to(&t.contents, t.destination).unwrap();
+        }
+        while let Some(e) = client.poll_event() {
+            if pred(&e) {
+                return e;
+            }
+        }
+        assert!(Instant::now() < end, "setup timed out");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let _ = client.handle_receive(Instant::now(), from, &buf[..n]);
+        }
+        client.handle_timeout(Instant::now());
+    }
+}
+
+/// One load client: allocate, bind a channel to its echo peer, then the closed loop.
+fn load_client(server: SocketAddr, options: &Options, go: &AtomicBool) -> Result {
+    let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer = echo.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let echo_thread = std::thread::spawn(move || {
+        echo.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        while !s.load(Ordering::Relaxed) {
+            if let Ok((n, from)) = echo.recv_from(&mut buf) {
+                let _ = echo.send_to(&buf[..n], from);
+            }
+        }
+    });
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = ClientConfig::new(server, TurnTransport::Udp, "u", "p");
+    let mut client = Client::new(config, Instant::now(), StdRng::from_os_rng());
+    // The server may still be starting: retransmissions cover that.
+    client.allocate(Instant::now()).unwrap();
+    let e = drive(&mut client, &socket, |e| {
+        matches!(e, Event::Allocated { .. } | Event::AllocationFailed(_))
+    });
+    assert!(matches!(e, Event::Allocated { .. }), "{e:?}");
+    client.bind_channel(Instant::now(), peer).unwrap();
+    drive(&mut client, &socket, |e| {
+        matches!(e, Event::ChannelBound { .. })
+    });
+    while !go.load(Ordering::Relaxed) {
+        std::thread::yield_now();
+    }
+
+    let mut result = Result::default();
+    let mut payload = vec![0u8; options.size.max(8)];
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    let end = start + Duration::from_secs(options.seconds);
+    let mut in_flight = 0usize;
+    let send = |client: &mut Client, payload: &mut Vec<u8>, result: &mut Result| {
+        let t = start.elapsed().as_nanos() as u64;
+        payload[..8].copy_from_slice(&t.to_be_bytes());
+        client.send_to(Instant::now(), peer, payload).unwrap();
+        while let Some(tx) = client.poll_transmit() {
+            let _ = socket.send_to(&tx.contents, tx.destination);
+        }
+        result.sent += 1;
+    };
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while Instant::now() < end {
+        while in_flight < options.window {
+            send(&mut client, &mut payload, &mut result);
+            in_flight += 1;
+        }
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let _ = client.handle_receive(Instant::now(), from, &buf[..n]);
+                while let Some(e) = client.poll_event() {
+                    if let Event::Data { data, .. } = e {
+                        let sent_at = u64::from_be_bytes(data[..8].try_into().unwrap());
+                        let rtt = start.elapsed().as_nanos() as u64 - sent_at;
+                        result.rtt_total += Duration::from_nanos(rtt);
+                        result.echoes += 1;
+                        in_flight = in_flight.saturating_sub(1);
+                    }
+                }
+            }
+            // Nothing for 200 ms: what is in flight is lost.
+            Err(_) => in_flight = 0,
+        }
+        client.handle_timeout(Instant::now());
+        while let Some(tx) = client.poll_transmit() {
+            let _ = socket.send_to(&tx.contents, tx.destination);
+        }
+    }
+    result.seconds = start.elapsed().as_secs_f64();
+    // Still in flight when the clock stopped: not lost.
+    result.sent -= in_flight as u64;
+    stop.store(true, Ordering::Relaxed);
+    echo_thread.join().unwrap();
+    result
+}
+
+fn measure(name: &str, server: SocketAddr, options: &Options) -> Result {
+    let go = Arc::new(AtomicBool::new(false));
+    let options = Arc::new(Options {
+        seconds: options.seconds,
+        clients: options.clients,
+        window: options.window,
+        size: options.size,
+        only: None,
+        server_threads: options.server_threads,
+        external: None,
+    });
+    let threads: Vec<_> = (0..options.clients)
+        .map(|_| {
+            let go = go.clone();
+            let options = options.clone();
+            std::thread::spawn(move || load_client(server, &options, &go))
+        })
+        .collect();
+    // Let every client allocate before the clock starts.
+    std::thread::sleep(Duration::from_millis(500));
+    go.store(true, Ordering::Relaxed);
+    let mut total = Result::default();
+    for t in threads {
+        let r = t
+            .join()
+            .unwrap_or_else(|_| panic!("{name}: a load client failed"));
+        total.echoes += r.echoes;
+        total.sent += r.sent;
+        total.rtt_total += r.rtt_total;
+        total.seconds = total.seconds.max(r.seconds);
+    }
+    total
+}
+
+fn parse() -> Options {
+    let mut o = Options {
+        seconds: 5,
+        clients: 4,
+        window: 32,
+        size: 160,
+        only: None,
+        server_threads: 1,
+        external: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let v = args.next().unwrap_or_default();
+        match a.as_str() {
+            "--seconds" => o.seconds = v.parse().unwrap(),
+            "--clients" => o.clients = v.parse().unwrap(),
+            "--window" => o.window = v.parse().unwrap(),
+            "--size" => o.size = v.parse().unwrap(),
+            "--only" => o.only = Some(v),
+            "--external" => o.external = Some(v.parse().unwrap()),
+            "--relay-threads" => o.server_threads = v.parse().unwrap(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    o
+}
+
+fn main() {
+    let options = parse();
+    let dir = std::env::temp_dir().join(format!("oxrtc-relay-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    println!(
+        "relay bench: {} clients x window {} x {} B payloads, {} s each, loopback",
+        options.clients, options.window, options.size, options.seconds
+    );
+    println!(
+        "{:<8} {:>16} {:>12} {:>10} {:>16}",
+        "server", "relayed pkt/s", "mean rtt", "lost", "server cpu/pkt"
+    );
+    if let Some(server) = options.external {
+        // A server someone else started (user u, password p): load only, for profiling.
+        let r = measure("external", server, &options);
+        println!("external {:>16.0}", 2.0 * r.echoes as f64 / r.seconds);
+        return;
+    }
+    for name in ["oxrtc", "coturn"] {
+        if options.only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let port = free_port();
+        let _server = if name == "oxrtc" {
+            start_ours(port, options.server_threads)
+        } else {
+            start_coturn(port, &dir)
+        };
+        let pid = _server.0.id();
+        let cpu_before = cpu_time(pid);
+        let r = measure(name, SocketAddr::from(([127, 0, 0, 1], port)), &options);
+        let cpu = cpu_time(pid).saturating_sub(cpu_before);
+        let rate = 2.0 * r.echoes as f64 / r.seconds;
+        let rtt = if r.echoes > 0 {
+            r.rtt_total / u32::try_from(r.echoes).unwrap_or(u32::MAX)
+        } else {
+            Duration::ZERO
+        };
+        let relayed = 2 * r.echoes;
+        let per_packet = if relayed > 0 {
+            cpu.as_secs_f64() * 1e9 / relayed as f64
+        } else {
+            0.0
+        };
+        println!(
+            "{:<8} {:>16.0} {:>10.0}us {:>10} {:>14.0}ns",
+            name,
+            rate,
+            rtt.as_secs_f64() * 1e6,
+            r.sent.saturating_sub(r.echoes),
+            per_packet
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
