@@ -11,11 +11,15 @@
 //! channel bound to its own UDP echo peer. It keeps `window` packets in flight: every echo
 //! that comes back sends the next one (a closed loop, so the figure is what the relay
 //! sustains, not how fast it drops). Every echo is two relayed packets (client to peer, peer
-//! to client); the table reports relayed packets per second, the mean round trip and the
-//! packets never seen again, and the server process's CPU time (user + system, from /proc)
-//! per relayed packet, which a loaded machine disturbs less than the rate. Both servers run as separate processes (our `turn_server`
-//! example, listeners on one thread and relayed sockets on `--relay-threads` more; coturn's `turnserver` with its defaults), one after the other,
-//! under the same load.
+//! to client). The table gives relayed packets per second, the mean round trip, the packets
+//! never seen again, and the server process's CPU time (user + system, from /proc) per
+//! relayed packet, which a loaded machine disturbs less than the rate.
+//!
+//! Both servers run as separate processes, one after the other, under the same load: our
+//! `turn_server` example (listeners on one thread, relayed sockets on `--relay-threads`
+//! more) and coturn's `turnserver` with its defaults (a UDP thread per core).
+//! `--external ADDR` only loads a server started by hand (user `u`, password `p`), for
+//! profiling.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{SocketAddr, UdpSocket};
