@@ -1,0 +1,3038 @@
+//! The ICE agent (RFC 8445), sans-IO.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use oxrtc_stun::{
+    is_stun, AttributeType, Class, ClientTransaction, ErrorCode, IceControlled, IceControlling,
+    IntegrityKey, MappedAddress, Message, MessageBuilder, Method, Priority, TransactionConfig,
+    TransactionEvent, TransactionId, Transport, UnknownAttributes, UseCandidate, Username,
+    XorMappedAddress,
+};
+use rand_chacha::rand_core::{CryptoRng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use crate::candidate::{pair_priority, Address, Candidate, CandidateType, Protocol, TcpType};
+use crate::config::{AgentConfig, Credentials, Host, IceServerUrl, Scheme, TransportPolicy};
+use crate::error::Error;
+use crate::io::{
+    AgentStats, ConnectionState, Datagram, GatheringState, IceEvent, LocalSocket, RelayPath,
+    RelayedData, SelectedPair, Transmit,
+};
+use crate::relay::{Relay, RelayOutput};
+
+/// NOMINATION (draft-thatcher-ice-renomination §3): a comprehension-optional attribute that
+/// oxrtc-stun has no typed value for, written and read raw.
+pub(crate) const NOMINATION: AttributeType = AttributeType(0xC001);
+
+/// Most transmits or events queued before the oldest are dropped (the caller is not
+/// draining). Bounds memory under a flood of checks.
+const MAX_QUEUE: usize = 1024;
+/// Most remote candidates waiting for a name lookup.
+const MAX_PENDING_LOOKUPS: usize = 32;
+/// Most local sockets.
+const MAX_SOCKETS: usize = 32;
+/// Consent checks per interval go out this often once the pair is disconnected.
+const DISCONNECTED_CHECK_FACTOR: u32 = 20;
+/// How long the controlling agent waits for an answer to a probe of the selected pair
+/// before it nominates another pair the peer is using.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct LocalId(u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct RemoteId(u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct PairId(u32);
+
+/// Candidate pair states (RFC 8445 §6.1.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairState {
+    Frozen,
+    Waiting,
+    InProgress,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+struct Socket {
+    info: LocalSocket,
+    preference: u16,
+}
+
+#[derive(Debug, Clone)]
+struct LocalCand {
+    id: LocalId,
+    cand: Candidate,
+    /// Where checks from this candidate leave from: the socket for host, server-reflexive
+    /// and peer-reflexive candidates, the relayed address for relayed ones.
+    base: SocketAddr,
+    /// The local socket datagrams actually leave from.
+    socket: SocketAddr,
+    /// The TURN allocation behind a relayed candidate.
+    relay: Option<u32>,
+    local_preference: u16,
+}
+
+#[derive(Debug, Clone)]
+struct RemoteCand {
+    id: RemoteId,
+    cand: Candidate,
+    addr: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+struct Pair {
+    id: PairId,
+    local: LocalId,
+    remote: RemoteId,
+    priority: u64,
+    state: PairState,
+    foundation: (String, String),
+    valid: bool,
+    nominated: bool,
+    nominate_on_success: bool,
+    tx: Option<TransactionId>,
+    consent_tx: Option<TransactionId>,
+    last_success: Option<Instant>,
+    consent_next: Option<Instant>,
+    /// When the controlling agent probed this (selected) pair because the peer checked
+    /// another one; cleared by a success.
+    probe_sent: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Purpose {
+    Check {
+        pair: PairId,
+        controlling: bool,
+        use_candidate: bool,
+        consent: bool,
+    },
+    PreviousConsent,
+    Srflx {
+        socket: SocketAddr,
+        server: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Tx {
+    t: ClientTransaction,
+    purpose: Purpose,
+    /// A check superseded by a triggered check: no more retransmissions, but a late
+    /// response still counts (RFC 8445 §7.3.1.4).
+    cancelled: bool,
+    /// A triggered check: an incoming check does not supersede it again (two agents whose
+    /// checks cross would otherwise re-trigger each other forever).
+    triggered: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Server {
+    url: IceServerUrl,
+    text: String,
+    username: Option<String>,
+    credential: Option<String>,
+    addr: Option<SocketAddr>,
+    lookup_deadline: Option<Instant>,
+    failed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct PendingRemote {
+    name: String,
+    cand: Candidate,
+    deadline: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct LocalCreds {
+    creds: Credentials,
+    key: IntegrityKey,
+}
+
+/// The pair in use before an ICE restart, kept (with its credentials) until a pair of the
+/// new generation is selected (RFC 8445 §9).
+#[derive(Debug, Clone)]
+struct Previous {
+    local_creds: LocalCreds,
+    remote_creds: LocalCreds,
+    local: LocalCand,
+    remote: RemoteCand,
+    nominated: bool,
+    last_success: Instant,
+    consent_next: Instant,
+    tx: Option<TransactionId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathRef {
+    Pair(PairId),
+    Previous,
+}
+
+/// Where a datagram leaves from.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    Socket {
+        transport: Protocol,
+        source: SocketAddr,
+    },
+    Relay(u32),
+}
+
+/// An ICE agent (RFC 8445): gathers candidates, runs connectivity checks, nominates a pair,
+/// keeps consent (RFC 7675), and survives restarts and network changes. It owns no socket,
+/// no clock and no task.
+///
+/// # Using it
+///
+/// - **Getters**: [`connection_state`](Self::connection_state),
+///   [`gathering_state`](Self::gathering_state), [`selected_pair`](Self::selected_pair),
+///   [`local_credentials`](Self::local_credentials), [`is_controlling`](Self::is_controlling),
+///   [`local_candidates`](Self::local_candidates), [`stats`](Self::stats).
+/// - **Inputs**: [`handle_receive`](Self::handle_receive) with every STUN datagram (RFC 7983:
+///   first byte 0–3) and every datagram from a TURN server; [`handle_timeout`](Self::handle_timeout)
+///   when [`poll_timeout`](Self::poll_timeout) is due.
+/// - **Commands**: [`add_local_socket`](Self::add_local_socket) /
+///   [`remove_local_socket`](Self::remove_local_socket) as interfaces come and go,
+///   [`gather`](Self::gather), [`set_remote_credentials`](Self::set_remote_credentials),
+///   [`add_remote_candidate`](Self::add_remote_candidate),
+///   [`end_of_remote_candidates`](Self::end_of_remote_candidates),
+///   [`handle_resolved`](Self::handle_resolved), [`restart`](Self::restart),
+///   [`send`](Self::send), [`close`](Self::close).
+/// - **Outputs**: after every input or command drain [`poll_transmit`](Self::poll_transmit)
+///   until `None`, then [`poll_event`](Self::poll_event) until `None`, then sleep until
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// `now` must not go backwards (earlier values are treated as the latest seen); an early
+/// `handle_timeout` does nothing.
+#[derive(Debug)]
+pub struct Agent {
+    config: AgentConfig,
+    rng: ChaCha20Rng,
+    now: Instant,
+    controlling: bool,
+    tie_breaker: u64,
+    local: LocalCreds,
+    remote: Option<LocalCreds>,
+    remote_fresh: bool,
+    remote_lite: bool,
+    remote_renomination: bool,
+    previous: Option<Previous>,
+    generation: u32,
+    sockets: Vec<Socket>,
+    servers: Vec<Server>,
+    relays: Vec<Relay>,
+    local_cands: Vec<LocalCand>,
+    remote_cands: Vec<RemoteCand>,
+    pending_remote: Vec<PendingRemote>,
+    pairs: Vec<Pair>,
+    triggered: VecDeque<(PairId, bool)>,
+    txs: BTreeMap<TransactionId, Tx>,
+    next_check: Instant,
+    selected: Option<PairId>,
+    nomination_value: u32,
+    remote_nomination_value: u32,
+    first_valid_at: Option<Instant>,
+    reported: Option<SelectedPair>,
+    ever_connected: bool,
+    gather_started: bool,
+    gathering: GatheringState,
+    state: ConnectionState,
+    end_of_remote: bool,
+    next_id: u32,
+    foundations: Vec<(CandidateType, IpAddr, Option<IpAddr>, Protocol)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<IceEvent>,
+    stats: AgentStats,
+}
+
+impl Agent {
+    /// A new agent. Randomness (tie-breaker, credentials, transaction ids, consent jitter)
+    /// comes from a ChaCha20 generator seeded once from `rng`: pass an OS-seeded CSPRNG, or
+    /// a seeded one in tests for reproducible runs.
+    ///
+    /// ICE server URLs that do not parse are reported as
+    /// [`IceEvent::ServerError`] by [`gather`](Self::gather).
+    pub fn new<R: RngCore + CryptoRng + ?Sized>(
+        config: AgentConfig,
+        now: Instant,
+        rng: &mut R,
+    ) -> Self {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let tie_breaker = config.tie_breaker.unwrap_or_else(|| rng.next_u64());
+        let creds = match &config.local_credentials {
+            Some(c) if c.is_valid() => c.clone(),
+            _ => Credentials::random(&mut rng),
+        };
+        let mut servers = Vec::new();
+        let mut events = VecDeque::new();
+        for s in &config.ice_servers {
+            for text in &s.urls {
+                match text.parse::<IceServerUrl>() {
+                    Ok(url) => servers.push(Server {
+                        addr: url.socket_addr(),
+                        url,
+                        text: text.clone(),
+                        username: s.username.clone(),
+                        credential: s.credential.clone(),
+                        lookup_deadline: None,
+                        failed: false,
+                    }),
+                    Err(e) => events.push_back(IceEvent::ServerError {
+                        url: text.clone(),
+                        code: 701,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+        let controlling = config.controlling && !config.lite;
+        Agent {
+            rng,
+            now,
+            controlling,
+            tie_breaker,
+            local: LocalCreds {
+                key: IntegrityKey::short_term(&creds.pwd),
+                creds,
+            },
+            remote: None,
+            remote_fresh: false,
+            remote_lite: false,
+            remote_renomination: false,
+            previous: None,
+            generation: 0,
+            sockets: Vec::new(),
+            servers,
+            relays: Vec::new(),
+            local_cands: Vec::new(),
+            remote_cands: Vec::new(),
+            pending_remote: Vec::new(),
+            pairs: Vec::new(),
+            triggered: VecDeque::new(),
+            txs: BTreeMap::new(),
+            next_check: now,
+            selected: None,
+            nomination_value: 0,
+            remote_nomination_value: 0,
+            first_valid_at: None,
+            reported: None,
+            ever_connected: false,
+            gather_started: false,
+            gathering: GatheringState::New,
+            state: ConnectionState::New,
+            end_of_remote: false,
+            next_id: 1,
+            foundations: Vec::new(),
+            transmits: VecDeque::new(),
+            events,
+            stats: AgentStats::default(),
+            config,
+        }
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// The local ufrag and password of the current generation (for the SDP's
+    /// `a=ice-ufrag` / `a=ice-pwd`).
+    pub fn local_credentials(&self) -> &Credentials {
+        &self.local.creds
+    }
+
+    /// The remote ufrag and password, once set.
+    pub fn remote_credentials(&self) -> Option<&Credentials> {
+        self.remote.as_ref().map(|r| &r.creds)
+    }
+
+    /// Whether the agent is in the controlling role.
+    pub fn is_controlling(&self) -> bool {
+        self.controlling
+    }
+
+    /// The role tie-breaker.
+    pub fn tie_breaker(&self) -> u64 {
+        self.tie_breaker
+    }
+
+    /// Whether this is an ICE-lite agent.
+    pub fn is_lite(&self) -> bool {
+        self.config.lite
+    }
+
+    /// The connection state.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// The gathering state.
+    pub fn gathering_state(&self) -> GatheringState {
+        self.gathering
+    }
+
+    /// The pair data flows on now, if any.
+    pub fn selected_pair(&self) -> Option<SelectedPair> {
+        self.sending_path().and_then(|p| self.path_info(p))
+    }
+
+    /// The local candidates signalled so far (current generation).
+    pub fn local_candidates(&self) -> Vec<Candidate> {
+        if !self.gather_started {
+            return Vec::new();
+        }
+        self.local_cands
+            .iter()
+            .filter(|l| self.signalable(l))
+            .map(|l| l.cand.clone())
+            .collect()
+    }
+
+    /// The remote candidates known, peer-reflexive ones included.
+    pub fn remote_candidates(&self) -> Vec<Candidate> {
+        self.remote_cands.iter().map(|r| r.cand.clone()).collect()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> AgentStats {
+        self.stats
+    }
+
+    /// Number of candidate pairs in the check list.
+    pub fn pair_count(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Number of running STUN transactions (checks, consent, gathering).
+    pub fn transaction_count(&self) -> usize {
+        self.txs.len()
+    }
+
+    // ---- commands: local side ---------------------------------------------------------
+
+    /// Reports a local socket the runtime owns (an interface came up, or at start). It
+    /// becomes a host candidate, is paired with the remote candidates, and, once
+    /// [`gather`](Self::gather) was called, its candidates are gathered and signalled at
+    /// once (continual gathering, for network changes).
+    ///
+    /// # Errors
+    /// [`Error::UnusableSocket`] for unspecified, multicast, link-local or (unless
+    /// [`AgentConfig::include_loopback`]) loopback addresses, and for TCP sockets without a
+    /// `tcp_type`; [`Error::LimitReached`] past 32 sockets; [`Error::Closed`].
+    pub fn add_local_socket(&mut self, now: Instant, socket: LocalSocket) -> Result<(), Error> {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return Err(Error::Closed);
+        }
+        let ip = socket.addr.ip();
+        let link_local = match ip {
+            IpAddr::V4(v4) => v4.is_link_local(),
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        };
+        if ip.is_unspecified()
+            || ip.is_multicast()
+            || link_local
+            || (ip.is_loopback() && !self.config.include_loopback)
+            || (socket.protocol == Protocol::Tcp && socket.tcp_type.is_none())
+            || (socket.protocol == Protocol::Udp && socket.addr.port() == 0)
+        {
+            return Err(Error::UnusableSocket(socket.addr));
+        }
+        if self
+            .sockets
+            .iter()
+            .any(|s| s.info.addr == socket.addr && s.info.protocol == socket.protocol)
+        {
+            return Ok(());
+        }
+        if self.sockets.len() >= MAX_SOCKETS {
+            return Err(Error::LimitReached("local sockets"));
+        }
+        let preference = socket
+            .preference
+            .unwrap_or_else(|| self.default_preference(&socket));
+        self.sockets.push(Socket {
+            info: socket.clone(),
+            preference,
+        });
+        let protocol = socket.protocol;
+        let mut cand = Candidate::new(
+            self.foundation(CandidateType::Host, ip, None, protocol),
+            self.config.component,
+            protocol,
+            0,
+            socket.addr,
+            CandidateType::Host,
+        );
+        let local_preference = match socket.tcp_type {
+            Some(t) => ((t.direction_preference() as u16) << 13) | (preference & 0x1fff),
+            None => preference,
+        };
+        cand.priority = Candidate::compute_priority(
+            CandidateType::Host.type_preference(protocol),
+            local_preference,
+            self.config.component,
+        );
+        cand.tcp_type = socket.tcp_type;
+        cand.network_id = socket.network_id;
+        cand.network_cost = socket.network_cost;
+        self.decorate(&mut cand);
+        let id = LocalId(self.next());
+        self.local_cands.push(LocalCand {
+            id,
+            cand,
+            base: socket.addr,
+            socket: socket.addr,
+            relay: None,
+            local_preference,
+        });
+        self.form_pairs_for_local(id);
+        if self.gather_started {
+            self.signal_local(id);
+            self.gather_socket(now, socket.addr);
+        }
+        self.after_change(now);
+        Ok(())
+    }
+
+    /// [`add_local_socket`](Self::add_local_socket) for a UDP socket.
+    ///
+    /// # Errors
+    /// As [`add_local_socket`](Self::add_local_socket).
+    pub fn add_host_socket(&mut self, now: Instant, addr: SocketAddr) -> Result<(), Error> {
+        self.add_local_socket(now, LocalSocket::udp(addr))
+    }
+
+    /// Reports that a local socket is gone (its interface went down). Its candidates
+    /// (host, server-reflexive, relayed through it) are removed and reported as
+    /// [`IceEvent::LocalCandidateRemoved`], their pairs dropped; if the selected pair used
+    /// it, the controlling agent nominates the best remaining valid pair. Returns whether
+    /// the socket was known.
+    pub fn remove_local_socket(&mut self, now: Instant, addr: SocketAddr) -> bool {
+        let now = self.advance(now);
+        let Some(at) = self.sockets.iter().position(|s| s.info.addr == addr) else {
+            return false;
+        };
+        self.sockets.remove(at);
+        let relays: Vec<u32> = self
+            .relays
+            .iter()
+            .filter(|r| r.socket() == addr)
+            .map(|r| r.id())
+            .collect();
+        for id in &relays {
+            if let Some(r) = self.relays.iter_mut().find(|r| r.id() == *id) {
+                r.close(now);
+            }
+        }
+        self.relays.retain(|r| !relays.contains(&r.id()));
+        let gone: Vec<LocalId> = self
+            .local_cands
+            .iter()
+            .filter(|l| l.socket == addr || l.relay.is_some_and(|r| relays.contains(&r)))
+            .map(|l| l.id)
+            .collect();
+        for id in gone {
+            self.remove_local(id);
+        }
+        let srflx: Vec<TransactionId> = self
+            .txs
+            .iter()
+            .filter(|(_, tx)| matches!(tx.purpose, Purpose::Srflx { socket, .. } if socket == addr))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in srflx {
+            self.txs.remove(&id);
+        }
+        if self.previous.as_ref().is_some_and(|p| {
+            p.local.socket == addr || p.local.relay.is_some_and(|r| relays.contains(&r))
+        }) {
+            self.previous = None;
+        }
+        // Refresh what is left: a controlled agent learns sooner that its pair still works.
+        let others: Vec<PairId> = self
+            .pairs
+            .iter()
+            .filter(|p| p.valid && Some(p.id) != self.selected)
+            .map(|p| p.id)
+            .collect();
+        if self.selected.is_none() {
+            for id in others {
+                self.trigger(id, false);
+            }
+        }
+        self.after_change(now);
+        true
+    }
+
+    /// Starts gathering (W3C: on `setLocalDescription`): host candidates are signalled,
+    /// server-reflexive candidates requested from the STUN servers and relayed ones
+    /// allocated on the TURN servers, from every UDP socket (TURN over TCP from the first
+    /// socket of each family). Later calls do nothing.
+    pub fn gather(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.gather_started || self.state == ConnectionState::Closed {
+            return;
+        }
+        self.gather_started = true;
+        self.set_gathering(GatheringState::Gathering);
+        let ids: Vec<LocalId> = self.local_cands.iter().map(|l| l.id).collect();
+        for id in ids {
+            self.signal_local(id);
+        }
+        if !self.config.lite {
+            let mut names = Vec::new();
+            for s in &mut self.servers {
+                if let Host::Name(name) = &s.url.host {
+                    if s.addr.is_none() {
+                        s.lookup_deadline = Some(now + self.config.lookup_timeout);
+                        if !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                    }
+                }
+            }
+            for name in names {
+                self.emit(IceEvent::Resolve { name });
+            }
+            let sockets: Vec<SocketAddr> = self.sockets.iter().map(|s| s.info.addr).collect();
+            for s in sockets {
+                self.gather_socket(now, s);
+            }
+        }
+        self.after_change(now);
+    }
+
+    // ---- commands: remote side --------------------------------------------------------
+
+    /// Sets the peer's ufrag and password (from its SDP). New values after an ICE restart
+    /// (a different ufrag) start a new generation: remote candidates and pairs of the old
+    /// one are dropped, while data keeps flowing on the old selected pair until a new pair
+    /// is selected.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] for strings RFC 8839 §5.4 does not allow.
+    pub fn set_remote_credentials(
+        &mut self,
+        now: Instant,
+        ufrag: &str,
+        pwd: &str,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        let creds = Credentials::new(ufrag, pwd)?;
+        if let Some(r) = &self.remote {
+            if r.creds == creds {
+                return Ok(());
+            }
+            // The peer restarted: start a generation (restart() may follow, for our answer).
+            self.begin_generation(now, false);
+            self.remote_fresh = true;
+        }
+        self.remote = Some(LocalCreds {
+            key: IntegrityKey::short_term(&creds.pwd),
+            creds,
+        });
+        // Candidates that arrived before the credentials and name another ufrag are stale.
+        let ufrag = ufrag.to_owned();
+        let stale: Vec<RemoteId> = self
+            .remote_cands
+            .iter()
+            .filter(|r| r.cand.ufrag.as_ref().is_some_and(|u| *u != ufrag))
+            .map(|r| r.id)
+            .collect();
+        for id in stale {
+            self.remove_remote(id);
+        }
+        self.next_check = self.next_check.max(now);
+        self.after_change(now);
+        Ok(())
+    }
+
+    /// Whether the peer is an ICE-lite agent (`a=ice-lite`). A full agent facing a lite one
+    /// takes the controlling role (RFC 8445 §6.1.1).
+    pub fn set_remote_lite(&mut self, now: Instant, lite: bool) {
+        let now = self.advance(now);
+        self.remote_lite = lite;
+        if lite && !self.config.lite && !self.controlling {
+            self.set_role(true);
+        }
+        self.after_change(now);
+    }
+
+    /// Whether the peer supports renomination (`a=ice-options:renomination`); when both
+    /// sides do, nominations carry a NOMINATION value and the highest one wins.
+    pub fn set_remote_renomination(&mut self, renomination: bool) {
+        self.remote_renomination = renomination;
+    }
+
+    /// Adds a remote candidate (from the SDP or trickled), at any time. Candidates with an
+    /// mDNS (`*.local`) or other host name are resolved first: the agent emits
+    /// [`IceEvent::Resolve`] and waits for [`handle_resolved`](Self::handle_resolved).
+    ///
+    /// # Errors
+    /// [`Error::UnusableCandidate`] for another component or an unusable address,
+    /// [`Error::StaleCandidate`] for a `ufrag` that is not the current remote one,
+    /// [`Error::LimitReached`] past [`AgentConfig::max_remote_candidates`], [`Error::Closed`].
+    /// The agent is unchanged then.
+    pub fn add_remote_candidate(
+        &mut self,
+        now: Instant,
+        candidate: Candidate,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return Err(Error::Closed);
+        }
+        if candidate.component != self.config.component {
+            return Err(Error::UnusableCandidate("other component"));
+        }
+        if let (Some(u), Some(r)) = (&candidate.ufrag, &self.remote) {
+            if *u != r.creds.ufrag {
+                return Err(Error::StaleCandidate);
+            }
+        }
+        match &candidate.address {
+            Address::Fqdn(name) => {
+                if self.pending_remote.len() >= MAX_PENDING_LOOKUPS {
+                    return Err(Error::LimitReached("pending name lookups"));
+                }
+                let name = name.clone();
+                let first = !self.pending_remote.iter().any(|p| p.name == name);
+                self.pending_remote.push(PendingRemote {
+                    name: name.clone(),
+                    cand: candidate,
+                    deadline: now + self.config.lookup_timeout,
+                });
+                if first {
+                    self.emit(IceEvent::Resolve { name });
+                }
+                self.after_change(now);
+                Ok(())
+            }
+            Address::Ip(ip) => {
+                let addr = SocketAddr::new(*ip, candidate.port);
+                self.insert_remote(now, candidate, addr)?;
+                self.after_change(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// The peer signalled end-of-candidates (RFC 8838 §13): once every pair has been
+    /// checked the agent can reach `completed` or `failed`.
+    pub fn end_of_remote_candidates(&mut self, now: Instant) {
+        let now = self.advance(now);
+        self.end_of_remote = true;
+        self.after_change(now);
+    }
+
+    /// The answer to an [`IceEvent::Resolve`]: the addresses `name` resolved to, empty if
+    /// it did not resolve. Remote candidates with that name are added with the first
+    /// address of a family some local socket has; unresolvable ones are dropped with a log
+    /// line, not an error (browsers' mDNS names often do not resolve across networks).
+    pub fn handle_resolved(&mut self, now: Instant, name: &str, addrs: &[IpAddr]) {
+        let now = self.advance(now);
+        let (matching, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_remote)
+            .into_iter()
+            .partition(|p| p.name.eq_ignore_ascii_case(name));
+        self.pending_remote = rest;
+        let pick = |v4: bool| addrs.iter().copied().find(|a| a.is_ipv4() == v4);
+        let has_v4 = self.sockets.iter().any(|s| s.info.addr.is_ipv4());
+        let chosen = pick(has_v4).or_else(|| pick(!has_v4));
+        for p in matching {
+            match chosen {
+                Some(ip) => {
+                    let mut cand = p.cand;
+                    cand.address = Address::Ip(ip);
+                    let addr = SocketAddr::new(ip, cand.port);
+                    if let Err(e) = self.insert_remote(now, cand, addr) {
+                        tracing::debug!(%name, error = %e, "resolved candidate not added");
+                    }
+                }
+                None => tracing::debug!(%name, "mdns candidate did not resolve; dropped"),
+            }
+        }
+        let mut started = Vec::new();
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            if matches!(&s.url.host, Host::Name(n) if n.eq_ignore_ascii_case(name))
+                && s.addr.is_none()
+                && !s.failed
+            {
+                s.lookup_deadline = None;
+                match addrs.first() {
+                    Some(ip) => {
+                        s.addr = Some(SocketAddr::new(*ip, s.url.port));
+                        started.push(i);
+                    }
+                    None => s.failed = true,
+                }
+            }
+        }
+        for i in started {
+            let sockets: Vec<SocketAddr> = self.sockets.iter().map(|s| s.info.addr).collect();
+            for socket in sockets {
+                self.gather_from(now, socket, i);
+            }
+        }
+        self.after_change(now);
+    }
+
+    /// ICE restart (RFC 8445 §9): new local credentials, returned for the new offer or
+    /// answer. Local candidates are kept and signalled again with the new ufrag; remote
+    /// candidates and pairs are dropped when the peer's new credentials arrive. Data keeps
+    /// flowing on the current selected pair, whose consent is kept with the old
+    /// credentials, until a pair of the new generation is selected.
+    pub fn restart(&mut self, now: Instant) -> Credentials {
+        let now = self.advance(now);
+        let creds = Credentials::random(&mut self.rng);
+        if self.remote_fresh {
+            // The peer restarted first (its new credentials are set): the new generation
+            // has begun already, with the remote candidates that came with them.
+            if let Some(p) = &mut self.previous {
+                if p.local_creds.creds == self.local.creds {
+                    p.local_creds = self.local.clone();
+                }
+            }
+        } else {
+            self.begin_generation(now, true);
+        }
+        self.remote_fresh = false;
+        self.local = LocalCreds {
+            key: IntegrityKey::short_term(&creds.pwd),
+            creds: creds.clone(),
+        };
+        self.generation = self.generation.wrapping_add(1);
+        let ids: Vec<LocalId> = self.local_cands.iter().map(|l| l.id).collect();
+        for l in &mut self.local_cands {
+            l.cand.ufrag = Some(creds.ufrag.clone());
+            l.cand.generation = Some(self.generation);
+        }
+        if self.gather_started {
+            self.set_gathering(GatheringState::Gathering);
+            for id in ids {
+                self.signal_local(id);
+            }
+        }
+        self.after_change(now);
+        creds
+    }
+
+    /// Wraps application data (DTLS, SRTP) for the pair in use: a datagram to the peer,
+    /// or through the TURN server (ChannelData or a Send indication) for a relayed pair.
+    ///
+    /// # Errors
+    /// [`Error::NoSelectedPair`] when no pair works; [`Error::Closed`].
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Transmit, Error> {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return Err(Error::Closed);
+        }
+        let path = self.sending_path().ok_or(Error::NoSelectedPair)?;
+        let (via, dest) = match path {
+            PathRef::Pair(id) => {
+                let p = self.pair(id).ok_or(Error::NoSelectedPair)?;
+                let l = self.local_cand(p.local).ok_or(Error::NoSelectedPair)?;
+                let r = self.remote_cand(p.remote).ok_or(Error::NoSelectedPair)?;
+                (Self::via_of(l), r.addr)
+            }
+            PathRef::Previous => {
+                let p = self.previous.as_ref().ok_or(Error::NoSelectedPair)?;
+                (Self::via_of(&p.local), p.remote.addr)
+            }
+        };
+        match via {
+            Via::Socket { transport, source } => Ok(Transmit {
+                transport,
+                source,
+                destination: dest,
+                contents: data.to_vec(),
+            }),
+            Via::Relay(id) => {
+                let relay = self
+                    .relays
+                    .iter_mut()
+                    .find(|r| r.id() == id)
+                    .ok_or(Error::NoSelectedPair)?;
+                relay.send_to(now, dest, data).ok_or(Error::NoSelectedPair)
+            }
+        }
+    }
+
+    /// Closes the agent: state `closed`, every transaction and allocation stopped (TURN
+    /// allocations are released: drain `poll_transmit` once more). Inputs are ignored
+    /// afterwards.
+    pub fn close(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return;
+        }
+        for r in &mut self.relays {
+            r.close(now);
+        }
+        self.drain_relays(now);
+        self.txs.clear();
+        self.triggered.clear();
+        self.pairs.clear();
+        self.selected = None;
+        self.previous = None;
+        self.pending_remote.clear();
+        self.relays.clear();
+        self.state = ConnectionState::Closed;
+        self.emit(IceEvent::ConnectionStateChange(ConnectionState::Closed));
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// Handles a datagram from a local socket: a STUN message (check, response, server
+    /// answer), or anything from a TURN server. Application data that came through a TURN
+    /// relay is unwrapped and returned.
+    ///
+    /// # Errors
+    /// Why the datagram was dropped ([`Error::NotStun`], [`Error::Stun`],
+    /// [`Error::UnknownUsername`], [`Error::UnknownTransaction`], ...). A dropped datagram
+    /// changes nothing but [`AgentStats::dropped`]; the caller may ignore the error.
+    pub fn handle_receive(
+        &mut self,
+        now: Instant,
+        datagram: Datagram<'_>,
+    ) -> Result<Option<RelayedData>, Error> {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return Err(Error::Closed);
+        }
+        let result = self.receive(now, datagram);
+        if result.is_err() {
+            self.stats.dropped += 1;
+        }
+        self.after_change(now);
+        result
+    }
+
+    /// Advances time: retransmissions, paced checks (one per Ta), nomination, consent,
+    /// lookups and TURN refreshes that are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return;
+        }
+        self.expire_lookups(now);
+        self.run_transactions(now);
+        for r in &mut self.relays {
+            r.handle_timeout(now);
+        }
+        self.drain_relays(now);
+        self.consent(now);
+        if now >= self.next_check && self.pace(now) {
+            self.next_check = now + self.config.ta;
+        }
+        self.after_change(now);
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<IceEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due; `None` when nothing is
+    /// scheduled (closed, or idle before any socket, candidate or server).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == ConnectionState::Closed {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Instant| t = Some(t.map_or(x, |t| t.min(x)));
+        if self.has_check_work() {
+            at(self.next_check);
+        }
+        for tx in self.txs.values() {
+            if let Some(d) = tx.t.poll_timeout() {
+                at(d);
+            }
+        }
+        for r in &self.relays {
+            if let Some(d) = r.poll_timeout() {
+                at(d);
+            }
+        }
+        for p in &self.pending_remote {
+            at(p.deadline);
+        }
+        for s in &self.servers {
+            if let Some(d) = s.lookup_deadline {
+                at(d);
+            }
+        }
+        // Thresholds (disconnected, consent expiry) only while ahead: once passed, the
+        // state they change has been updated.
+        let mut ahead = |x: Instant| {
+            if x > self.now {
+                at(x);
+            }
+        };
+        if let Some(path) = self.sending_path() {
+            match path {
+                PathRef::Pair(id) => {
+                    if let Some(p) = self.pair(id) {
+                        if let Some(n) = p.consent_next {
+                            if !self.config.lite {
+                                ahead(n);
+                            }
+                        }
+                        if let Some(last) = p.last_success {
+                            ahead(last + self.config.disconnected_timeout);
+                            ahead(last + self.config.consent_timeout);
+                        }
+                        if let Some(t) = p.probe_sent {
+                            ahead(t + PROBE_TIMEOUT);
+                        }
+                    }
+                }
+                PathRef::Previous => {
+                    if let Some(p) = &self.previous {
+                        ahead(p.consent_next);
+                        ahead(p.last_success + self.config.disconnected_timeout);
+                        ahead(p.last_success + self.config.consent_timeout);
+                    }
+                }
+            }
+        }
+        if let Some(d) = self.nomination_deadline() {
+            ahead(d);
+        }
+        t.map(|t| t.max(self.now))
+    }
+
+    // =====================================================================================
+    // internals
+    // =====================================================================================
+
+    fn advance(&mut self, now: Instant) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    fn next(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    fn emit(&mut self, event: IceEvent) {
+        if self.events.len() >= MAX_QUEUE {
+            self.events.pop_front();
+            self.stats.queue_overflows += 1;
+        }
+        self.events.push_back(event);
+    }
+
+    fn push_transmit(&mut self, t: Transmit) {
+        if self.transmits.len() >= MAX_QUEUE {
+            self.transmits.pop_front();
+            self.stats.queue_overflows += 1;
+        }
+        self.transmits.push_back(t);
+    }
+
+    fn default_preference(&self, s: &LocalSocket) -> u16 {
+        if s.addr.ip().is_loopback() {
+            return 0x0100;
+        }
+        let family: u16 = if s.addr.is_ipv6() { 0x6000 } else { 0x4000 };
+        let cost = s.network_cost.unwrap_or(10).min(999) as u16;
+        let index = self.sockets.len().min(63) as u16;
+        family + (0x1fff - cost * 8) - index
+    }
+
+    /// Foundation per RFC 8445 §5.1.1.3: same type, base IP, server IP and protocol.
+    fn foundation(
+        &mut self,
+        typ: CandidateType,
+        base: IpAddr,
+        server: Option<IpAddr>,
+        protocol: Protocol,
+    ) -> String {
+        let key = (typ, base, server, protocol);
+        let index = match self.foundations.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                self.foundations.push(key);
+                self.foundations.len() - 1
+            }
+        };
+        (index + 1).to_string()
+    }
+
+    fn decorate(&self, cand: &mut Candidate) {
+        cand.ufrag = Some(self.local.creds.ufrag.clone());
+        cand.generation = Some(self.generation);
+    }
+
+    fn signalable(&self, l: &LocalCand) -> bool {
+        match l.cand.typ {
+            CandidateType::PeerReflexive => false,
+            CandidateType::Relayed => true,
+            _ => self.config.transport_policy == TransportPolicy::All,
+        }
+    }
+
+    /// Whether a local candidate takes part in pairs: host and relayed ones (a
+    /// server-reflexive candidate's pairs are its base's, RFC 8445 §6.1.2.4).
+    fn pairable(&self, l: &LocalCand) -> bool {
+        match l.cand.typ {
+            CandidateType::Host => self.config.transport_policy == TransportPolicy::All,
+            CandidateType::Relayed => true,
+            _ => false,
+        }
+    }
+
+    fn signal_local(&mut self, id: LocalId) {
+        if let Some(l) = self.local_cand(id) {
+            if self.signalable(l) {
+                let c = l.cand.clone();
+                self.emit(IceEvent::LocalCandidate(c));
+            }
+        }
+    }
+
+    fn set_gathering(&mut self, state: GatheringState) {
+        if self.gathering != state {
+            self.gathering = state;
+            self.emit(IceEvent::GatheringStateChange(state));
+        }
+    }
+
+    fn local_cand(&self, id: LocalId) -> Option<&LocalCand> {
+        self.local_cands.iter().find(|l| l.id == id)
+    }
+
+    fn remote_cand(&self, id: RemoteId) -> Option<&RemoteCand> {
+        self.remote_cands.iter().find(|r| r.id == id)
+    }
+
+    fn pair(&self, id: PairId) -> Option<&Pair> {
+        self.pairs.iter().find(|p| p.id == id)
+    }
+
+    fn pair_mut(&mut self, id: PairId) -> Option<&mut Pair> {
+        self.pairs.iter_mut().find(|p| p.id == id)
+    }
+
+    fn via_of(l: &LocalCand) -> Via {
+        match l.relay {
+            Some(r) => Via::Relay(r),
+            None => Via::Socket {
+                transport: l.cand.protocol,
+                source: l.socket,
+            },
+        }
+    }
+
+    fn route(&mut self, now: Instant, via: Via, destination: SocketAddr, contents: Vec<u8>) {
+        match via {
+            Via::Socket { transport, source } => self.push_transmit(Transmit {
+                transport,
+                source,
+                destination,
+                contents,
+            }),
+            Via::Relay(id) => {
+                if let Some(r) = self.relays.iter_mut().find(|r| r.id() == id) {
+                    if let Some(t) = r.send_to(now, destination, &contents) {
+                        self.push_transmit(t);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- gathering ----------------------------------------------------------------------
+
+    fn gather_socket(&mut self, now: Instant, socket: SocketAddr) {
+        if self.config.lite {
+            return;
+        }
+        for i in 0..self.servers.len() {
+            self.gather_from(now, socket, i);
+        }
+    }
+
+    /// Starts gathering from one server through one local socket: a Binding request for
+    /// STUN, an allocation for TURN.
+    fn gather_from(&mut self, now: Instant, socket: SocketAddr, server: usize) {
+        let Some(s) = self.servers.get(server).cloned() else {
+            return;
+        };
+        let Some(sock) = self.sockets.iter().find(|x| x.info.addr == socket).cloned() else {
+            return;
+        };
+        let Some(addr) = s.addr else {
+            return;
+        };
+        if addr.is_ipv4() != socket.is_ipv4() || s.failed {
+            return;
+        }
+        match s.url.scheme {
+            Scheme::Stun => {
+                if sock.info.protocol != Protocol::Udp
+                    || self.config.transport_policy == TransportPolicy::Relay
+                {
+                    return;
+                }
+                let id = TransactionId::random(&mut self.rng);
+                let mut buf = Vec::with_capacity(28);
+                let mut b = MessageBuilder::new(&mut buf, Class::Request, Method::Binding, id);
+                if b.add_fingerprint().is_err() {
+                    return;
+                }
+                self.start_tx(
+                    now,
+                    buf,
+                    Transport::Unreliable,
+                    Purpose::Srflx { socket, server },
+                    None,
+                );
+            }
+            Scheme::Turn => {
+                let wanted = match s.url.transport {
+                    Protocol::Udp => sock.info.protocol == Protocol::Udp,
+                    // TURN over TCP: the runtime opens the connection from the interface of
+                    // a UDP socket; one allocation per family is enough.
+                    Protocol::Tcp => {
+                        sock.info.protocol == Protocol::Udp
+                            && !self.relays.iter().any(|r| {
+                                r.server_index() == server
+                                    && r.socket().is_ipv4() == socket.is_ipv4()
+                            })
+                    }
+                };
+                if !wanted
+                    || self
+                        .relays
+                        .iter()
+                        .any(|r| r.server_index() == server && r.socket() == socket)
+                {
+                    return;
+                }
+                let (Some(user), Some(pass)) = (s.username.clone(), s.credential.clone()) else {
+                    let url = s.text.clone();
+                    self.emit(IceEvent::ServerError {
+                        url,
+                        code: 701,
+                        reason: "turn server without credentials".into(),
+                    });
+                    return;
+                };
+                let transport = s.url.transport;
+                let id = self.next();
+                match Relay::new(
+                    id,
+                    server,
+                    socket,
+                    addr,
+                    transport,
+                    &user,
+                    &pass,
+                    now,
+                    &mut self.rng,
+                ) {
+                    Some(relay) => self.relays.push(relay),
+                    None => {
+                        let url = s.text.clone();
+                        self.emit(IceEvent::ServerError {
+                            url,
+                            code: 701,
+                            reason: "turn not available".into(),
+                        });
+                    }
+                }
+                self.drain_relays(now);
+            }
+            Scheme::Stuns | Scheme::Turns => {
+                // TLS to the server would need a TLS stack in the runtime; not offered yet.
+                let url = s.text.clone();
+                if let Some(s) = self.servers.get_mut(server) {
+                    s.failed = true;
+                }
+                self.emit(IceEvent::ServerError {
+                    url,
+                    code: 701,
+                    reason: "stuns/turns (tls) not supported".into(),
+                });
+            }
+        }
+    }
+
+    fn on_srflx(&mut self, socket: SocketAddr, server: usize, mapped: SocketAddr) {
+        let Some(base) = self
+            .local_cands
+            .iter()
+            .find(|l| l.cand.typ == CandidateType::Host && l.socket == socket)
+            .cloned()
+        else {
+            return;
+        };
+        let server_ip = self
+            .servers
+            .get(server)
+            .and_then(|s| s.addr)
+            .map(|a| a.ip());
+        self.add_reflexive(base, mapped, server_ip);
+    }
+
+    /// Adds a server-reflexive candidate for `base` unless redundant (RFC 8445 §5.1.3).
+    fn add_reflexive(&mut self, base: LocalCand, mapped: SocketAddr, server_ip: Option<IpAddr>) {
+        if mapped == base.socket
+            || self.local_cands.iter().any(|l| {
+                (l.cand.typ == CandidateType::ServerReflexive
+                    && l.base == base.socket
+                    && l.cand.socket_addr() == Some(mapped))
+                    || (l.cand.typ == CandidateType::Host && l.cand.socket_addr() == Some(mapped))
+            })
+        {
+            return;
+        }
+        let protocol = base.cand.protocol;
+        let mut cand = Candidate::new(
+            self.foundation(
+                CandidateType::ServerReflexive,
+                base.socket.ip(),
+                server_ip,
+                protocol,
+            ),
+            self.config.component,
+            protocol,
+            Candidate::compute_priority(
+                CandidateType::ServerReflexive.type_preference(protocol),
+                base.local_preference,
+                self.config.component,
+            ),
+            mapped,
+            CandidateType::ServerReflexive,
+        )
+        .with_related(base.socket);
+        cand.network_id = base.cand.network_id;
+        cand.network_cost = base.cand.network_cost;
+        self.decorate(&mut cand);
+        let id = LocalId(self.next());
+        self.local_cands.push(LocalCand {
+            id,
+            cand,
+            base: base.socket,
+            socket: base.socket,
+            relay: None,
+            local_preference: base.local_preference,
+        });
+        self.signal_local(id);
+    }
+
+    /// Adds the relayed candidate of an allocation, and pairs it.
+    fn on_allocated(&mut self, relay_id: u32, relayed: SocketAddr, mapped: Option<SocketAddr>) {
+        let Some(r) = self.relays.iter().find(|r| r.id() == relay_id) else {
+            return;
+        };
+        let (socket, server, transport, server_index) =
+            (r.socket(), r.server(), r.transport(), r.server_index());
+        let base = self
+            .local_cands
+            .iter()
+            .find(|l| l.cand.typ == CandidateType::Host && l.socket == socket)
+            .cloned();
+        // The mapped address is a server-reflexive candidate too (browsers do the same).
+        if let (Some(base), Some(mapped), Protocol::Udp) = (base.clone(), mapped, transport) {
+            if self.config.transport_policy == TransportPolicy::All {
+                let ip = self
+                    .servers
+                    .get(server_index)
+                    .and_then(|s| s.addr)
+                    .map(|a| a.ip());
+                self.add_reflexive(base, mapped, ip);
+            }
+        }
+        let socket_pref = self
+            .sockets
+            .iter()
+            .find(|s| s.info.addr == socket)
+            .map_or(0, |s| s.preference);
+        // RFC 8445 §5.1.2.1 leaves relay ordering to the agent: UDP to the server first.
+        let transport_pref: u16 = if transport == Protocol::Udp { 2 } else { 1 };
+        let local_preference = (transport_pref << 13) | (socket_pref & 0x1fff);
+        let mut cand = Candidate::new(
+            self.foundation(
+                CandidateType::Relayed,
+                socket.ip(),
+                Some(server.ip()),
+                transport,
+            ),
+            self.config.component,
+            Protocol::Udp,
+            Candidate::compute_priority(0, local_preference, self.config.component),
+            relayed,
+            CandidateType::Relayed,
+        );
+        if let Some(m) = mapped {
+            cand = cand.with_related(m);
+        }
+        if let Some(b) = &base {
+            cand.network_id = b.cand.network_id;
+            cand.network_cost = b.cand.network_cost;
+        }
+        self.decorate(&mut cand);
+        let id = LocalId(self.next());
+        self.local_cands.push(LocalCand {
+            id,
+            cand,
+            base: relayed,
+            socket,
+            relay: Some(relay_id),
+            local_preference,
+        });
+        self.form_pairs_for_local(id);
+        if self.gather_started {
+            self.signal_local(id);
+        }
+    }
+
+    fn gathering_busy(&self) -> bool {
+        self.txs
+            .values()
+            .any(|t| matches!(t.purpose, Purpose::Srflx { .. }))
+            || self.servers.iter().any(|s| s.lookup_deadline.is_some())
+            || self.relays.iter().any(|r| r.is_pending())
+    }
+
+    fn drain_relays(&mut self, now: Instant) {
+        let mut outputs = Vec::new();
+        for r in &mut self.relays {
+            while let Some(o) = r.poll(now) {
+                outputs.push((r.id(), o));
+            }
+        }
+        for (id, o) in outputs {
+            match o {
+                RelayOutput::Transmit(t) => self.push_transmit(t),
+                RelayOutput::Allocated { relayed, mapped } => {
+                    self.on_allocated(id, relayed, mapped)
+                }
+                RelayOutput::Failed { code, reason } => {
+                    let url = self
+                        .relays
+                        .iter()
+                        .find(|r| r.id() == id)
+                        .and_then(|r| self.servers.get(r.server_index()))
+                        .map(|s| s.text.clone())
+                        .unwrap_or_default();
+                    self.emit(IceEvent::ServerError { url, code, reason });
+                    let gone: Vec<LocalId> = self
+                        .local_cands
+                        .iter()
+                        .filter(|l| l.relay == Some(id))
+                        .map(|l| l.id)
+                        .collect();
+                    for l in gone {
+                        self.remove_local(l);
+                    }
+                }
+                RelayOutput::Data { peer, data } => {
+                    tracing::trace!(%peer, len = data.len(), "relay data outside handle_receive");
+                }
+            }
+        }
+    }
+
+    // ---- candidates and pairs -----------------------------------------------------------
+
+    fn insert_remote(
+        &mut self,
+        now: Instant,
+        mut cand: Candidate,
+        addr: SocketAddr,
+    ) -> Result<(), Error> {
+        if addr.ip().is_unspecified()
+            || addr.ip().is_multicast()
+            || addr.port() == 0 && cand.tcp_type != Some(TcpType::Active)
+        {
+            return Err(Error::UnusableCandidate("unusable address"));
+        }
+        if let Some(r) = self
+            .remote_cands
+            .iter_mut()
+            .find(|r| r.addr == addr && r.cand.protocol == cand.protocol)
+        {
+            // A signalled candidate for a peer-reflexive one we learned: take its type and
+            // foundation, keep the pairs (RFC 8445 §7.3.1.3 note).
+            if r.cand.typ == CandidateType::PeerReflexive
+                && cand.typ != CandidateType::PeerReflexive
+            {
+                r.cand = cand;
+            }
+            return Ok(());
+        }
+        if self.remote_cands.len() >= self.config.max_remote_candidates {
+            return Err(Error::LimitReached("remote candidates"));
+        }
+        if cand.ufrag.is_none() {
+            cand.ufrag = self.remote.as_ref().map(|r| r.creds.ufrag.clone());
+        }
+        let id = RemoteId(self.next());
+        self.remote_cands.push(RemoteCand { id, cand, addr });
+        self.form_pairs_for_remote(id);
+        self.next_check = self.next_check.max(now);
+        Ok(())
+    }
+
+    fn remove_remote(&mut self, id: RemoteId) {
+        self.remote_cands.retain(|r| r.id != id);
+        let pairs: Vec<PairId> = self
+            .pairs
+            .iter()
+            .filter(|p| p.remote == id)
+            .map(|p| p.id)
+            .collect();
+        for p in pairs {
+            self.remove_pair(p);
+        }
+    }
+
+    fn remove_local(&mut self, id: LocalId) {
+        let Some(at) = self.local_cands.iter().position(|l| l.id == id) else {
+            return;
+        };
+        let l = self.local_cands.remove(at);
+        if self.gather_started && self.signalable(&l) {
+            self.emit(IceEvent::LocalCandidateRemoved(l.cand));
+        }
+        let pairs: Vec<PairId> = self
+            .pairs
+            .iter()
+            .filter(|p| p.local == id)
+            .map(|p| p.id)
+            .collect();
+        for p in pairs {
+            self.remove_pair(p);
+        }
+    }
+
+    fn remove_pair(&mut self, id: PairId) {
+        self.pairs.retain(|p| p.id != id);
+        self.triggered.retain(|(p, _)| *p != id);
+        self.txs
+            .retain(|_, tx| !matches!(tx.purpose, Purpose::Check { pair, .. } if pair == id));
+        if self.selected == Some(id) {
+            self.selected = None;
+        }
+    }
+
+    fn can_pair(&self, l: &LocalCand, r: &RemoteCand) -> bool {
+        if !self.pairable(l) || l.base.is_ipv4() != r.addr.is_ipv4() {
+            return false;
+        }
+        // A relayed candidate is UDP whatever the client-server transport.
+        if l.cand.protocol != r.cand.protocol {
+            return false;
+        }
+        if l.cand.protocol == Protocol::Tcp {
+            // RFC 6544 §6.2. Pairs from a passive candidate are never checked by us (see
+            // `checkable`): the peer's checks on them trigger ours.
+            let (Some(lt), Some(rt)) = (l.cand.tcp_type, r.cand.tcp_type) else {
+                return false;
+            };
+            if !lt.pairs_with(rt) {
+                return false;
+            }
+        }
+        // Loopback only with loopback.
+        l.base.ip().is_loopback() == r.addr.ip().is_loopback()
+    }
+
+    fn form_pairs_for_local(&mut self, id: LocalId) {
+        let remotes: Vec<RemoteId> = self.remote_cands.iter().map(|r| r.id).collect();
+        for r in remotes {
+            self.add_pair(id, r);
+        }
+    }
+
+    fn form_pairs_for_remote(&mut self, id: RemoteId) {
+        let locals: Vec<LocalId> = self.local_cands.iter().map(|l| l.id).collect();
+        for l in locals {
+            self.add_pair(l, id);
+        }
+    }
+
+    fn compute_pair_priority(&self, l: &LocalCand, r: &RemoteCand) -> u64 {
+        let (local, remote) = (l.cand.priority, r.cand.priority);
+        if self.controlling {
+            pair_priority(local, remote)
+        } else {
+            pair_priority(remote, local)
+        }
+    }
+
+    /// Adds the pair (local, remote) if allowed, not redundant and within limits; returns
+    /// its id (an existing equivalent pair's id if there is one).
+    fn add_pair(&mut self, lid: LocalId, rid: RemoteId) -> Option<PairId> {
+        let l = self.local_cand(lid)?.clone();
+        let r = self.remote_cand(rid)?.clone();
+        if !self.can_pair(&l, &r) {
+            return None;
+        }
+        if let Some(p) = self.pairs.iter().find(|p| {
+            p.remote == rid
+                && self
+                    .local_cand(p.local)
+                    .is_some_and(|pl| pl.base == l.base && pl.socket == l.socket)
+        }) {
+            return Some(p.id);
+        }
+        let priority = self.compute_pair_priority(&l, &r);
+        if self.pairs.len() >= self.config.max_pairs {
+            // Prune the lowest-priority pair that is not in use (RFC 8445 §6.1.2.5).
+            let victim = self
+                .pairs
+                .iter()
+                .filter(|p| {
+                    !p.valid && p.state != PairState::InProgress && Some(p.id) != self.selected
+                })
+                .min_by_key(|p| p.priority)
+                .filter(|p| p.priority < priority)
+                .map(|p| p.id)?;
+            self.remove_pair(victim);
+        }
+        let foundation = (l.cand.foundation.clone(), r.cand.foundation.clone());
+        let frozen = self.pairs.iter().any(|p| {
+            p.foundation == foundation
+                && matches!(p.state, PairState::Waiting | PairState::InProgress)
+        });
+        let id = PairId(self.next());
+        self.pairs.push(Pair {
+            id,
+            local: lid,
+            remote: rid,
+            priority,
+            state: if frozen {
+                PairState::Frozen
+            } else {
+                PairState::Waiting
+            },
+            foundation,
+            valid: false,
+            nominated: false,
+            nominate_on_success: false,
+            tx: None,
+            consent_tx: None,
+            last_success: None,
+            consent_next: None,
+            probe_sent: None,
+        });
+        Some(id)
+    }
+
+    fn set_role(&mut self, controlling: bool) {
+        if self.controlling == controlling {
+            return;
+        }
+        self.controlling = controlling;
+        self.stats.role_conflicts += 1;
+        let mut prios = Vec::new();
+        for p in &self.pairs {
+            if let (Some(l), Some(r)) = (self.local_cand(p.local), self.remote_cand(p.remote)) {
+                prios.push((p.id, self.compute_pair_priority(l, r)));
+            }
+        }
+        for (id, prio) in prios {
+            if let Some(p) = self.pair_mut(id) {
+                p.priority = prio;
+            }
+        }
+        self.emit(IceEvent::RoleChange { controlling });
+    }
+
+    /// Starts a new generation: the pair in use moves to `previous`, everything of the old
+    /// generation's checks goes.
+    fn begin_generation(&mut self, now: Instant, local_restart: bool) {
+        if let Some(path) = self.sending_path() {
+            if let PathRef::Pair(id) = path {
+                if let (Some(p), Some(remote)) = (self.pair(id), &self.remote) {
+                    if let (Some(l), Some(r)) =
+                        (self.local_cand(p.local), self.remote_cand(p.remote))
+                    {
+                        self.previous = Some(Previous {
+                            local_creds: self.local.clone(),
+                            remote_creds: remote.clone(),
+                            local: l.clone(),
+                            remote: r.clone(),
+                            nominated: p.nominated,
+                            last_success: p.last_success.unwrap_or(now),
+                            consent_next: p.consent_next.unwrap_or(now),
+                            tx: None,
+                        });
+                    }
+                }
+            }
+        } else {
+            self.previous = None;
+        }
+        self.txs
+            .retain(|_, tx| !matches!(tx.purpose, Purpose::Check { .. }));
+        self.pairs.clear();
+        self.triggered.clear();
+        self.remote_cands.clear();
+        self.pending_remote.clear();
+        self.selected = None;
+        self.first_valid_at = None;
+        self.end_of_remote = false;
+        self.remote_nomination_value = 0;
+        if local_restart {
+            self.remote = None;
+        }
+        // The peer-reflexive local candidates belong to the old pairs.
+        self.local_cands
+            .retain(|l| l.cand.typ != CandidateType::PeerReflexive);
+    }
+
+    // ---- checks -------------------------------------------------------------------------
+
+    fn has_check_work(&self) -> bool {
+        !self.config.lite
+            && self.remote.is_some()
+            && (!self.triggered.is_empty()
+                || self.pairs.iter().any(|p| {
+                    matches!(p.state, PairState::Waiting | PairState::Frozen) && self.checkable(p)
+                }))
+    }
+
+    /// Whether we may originate an ordinary check on the pair (not from a passive TCP
+    /// candidate, not to an active one).
+    fn checkable(&self, p: &Pair) -> bool {
+        let (Some(l), Some(r)) = (self.local_cand(p.local), self.remote_cand(p.remote)) else {
+            return false;
+        };
+        l.cand.tcp_type != Some(TcpType::Passive) && r.cand.tcp_type != Some(TcpType::Active)
+    }
+
+    fn trigger(&mut self, id: PairId, use_candidate: bool) {
+        if let Some(e) = self.triggered.iter_mut().find(|(p, _)| *p == id) {
+            e.1 |= use_candidate;
+            return;
+        }
+        if self.triggered.len() < self.config.max_pairs {
+            self.triggered.push_back((id, use_candidate));
+        }
+    }
+
+    /// Sends one paced check: the triggered queue first, then the highest-priority Waiting
+    /// pair, then the highest-priority Frozen one (RFC 8445 §6.1.4.2). Returns whether a
+    /// check went out.
+    fn pace(&mut self, now: Instant) -> bool {
+        if self.config.lite || self.remote.is_none() {
+            return false;
+        }
+        while let Some((id, use_candidate)) = self.triggered.pop_front() {
+            if self.pair(id).is_some() {
+                self.start_check(now, id, use_candidate, false);
+                if let Some(tx) = self
+                    .pair(id)
+                    .and_then(|p| p.tx)
+                    .and_then(|t| self.txs.get_mut(&t))
+                {
+                    tx.triggered = true;
+                }
+                return true;
+            }
+        }
+        let pick = |state: PairState| {
+            self.pairs
+                .iter()
+                .filter(|p| p.state == state && self.checkable(p))
+                .max_by_key(|p| p.priority)
+                .map(|p| p.id)
+        };
+        if let Some(id) = pick(PairState::Waiting).or_else(|| pick(PairState::Frozen)) {
+            self.start_check(now, id, false, false);
+            return true;
+        }
+        false
+    }
+
+    fn in_flight(&self) -> u32 {
+        self.pairs
+            .iter()
+            .filter(|p| matches!(p.state, PairState::Waiting | PairState::InProgress))
+            .count() as u32
+    }
+
+    fn check_config(&self, consent: bool) -> TransactionConfig {
+        let rto = self
+            .config
+            .check_rto
+            .max(self.config.ta.saturating_mul(self.in_flight()));
+        TransactionConfig {
+            rto,
+            max_rto: Some(self.config.check_max_rto.max(rto)),
+            max_transmissions: if consent {
+                4
+            } else {
+                self.config.check_max_transmissions.max(1)
+            },
+            last_wait_multiplier: if consent {
+                2
+            } else {
+                self.config.check_last_wait_multiplier
+            },
+            reliable_timeout: rto.saturating_mul(8),
+        }
+    }
+
+    /// Builds a Binding request for a check (RFC 8445 §7.2.2).
+    fn build_check(
+        &mut self,
+        id: TransactionId,
+        username: &str,
+        prflx_priority: u32,
+        use_candidate: bool,
+        key: &IntegrityKey,
+    ) -> Option<Vec<u8>> {
+        let mut buf = Vec::with_capacity(128);
+        let mut b = MessageBuilder::new(&mut buf, Class::Request, Method::Binding, id);
+        b.add(&Username(username)).ok()?;
+        b.add(&Priority(prflx_priority)).ok()?;
+        if self.controlling {
+            b.add(&IceControlling(self.tie_breaker)).ok()?;
+        } else {
+            b.add(&IceControlled(self.tie_breaker)).ok()?;
+        }
+        if use_candidate {
+            b.add(&UseCandidate).ok()?;
+            if self.config.renomination && self.remote_renomination {
+                self.nomination_value = self.nomination_value.wrapping_add(1);
+                b.add_raw(NOMINATION, &self.nomination_value.to_be_bytes())
+                    .ok()?;
+            }
+        }
+        b.add_message_integrity(key).ok()?;
+        b.add_fingerprint().ok()?;
+        Some(buf)
+    }
+
+    fn start_check(&mut self, now: Instant, id: PairId, use_candidate: bool, consent: bool) {
+        if !self.try_start_check(now, id, use_candidate, consent) && !consent {
+            // Never leave a pair waiting for a check that cannot be sent.
+            self.fail_pair(id);
+        }
+    }
+
+    fn try_start_check(
+        &mut self,
+        now: Instant,
+        id: PairId,
+        use_candidate: bool,
+        consent: bool,
+    ) -> bool {
+        let Some(remote) = self.remote.clone() else {
+            return false;
+        };
+        let Some(p) = self.pair(id) else {
+            return false;
+        };
+        let (Some(l), Some(_)) = (
+            self.local_cand(p.local).cloned(),
+            self.remote_cand(p.remote),
+        ) else {
+            return false;
+        };
+        let use_candidate = use_candidate && self.controlling;
+        let prflx = Candidate::compute_priority(
+            CandidateType::PeerReflexive.type_preference(l.cand.protocol),
+            l.local_preference,
+            self.config.component,
+        );
+        let username = format!("{}:{}", remote.creds.ufrag, self.local.creds.ufrag);
+        let tid = TransactionId::random(&mut self.rng);
+        let Some(buf) = self.build_check(tid, &username, prflx, use_candidate, &remote.key) else {
+            tracing::debug!("check not built (credentials too long)");
+            return false;
+        };
+        let purpose = Purpose::Check {
+            pair: id,
+            controlling: self.controlling,
+            use_candidate,
+            consent,
+        };
+        let transport = if l.cand.protocol == Protocol::Tcp {
+            Transport::Reliable
+        } else {
+            Transport::Unreliable
+        };
+        let config = self.check_config(consent);
+        if !self.start_tx_with(now, buf, transport, purpose, Some(remote.key), config) {
+            return false;
+        }
+        let old = {
+            let Some(p) = self.pair_mut(id) else {
+                return false;
+            };
+            if consent {
+                p.consent_tx.replace(tid)
+            } else {
+                // A valid pair being re-checked (nomination, after a disconnect) stays valid
+                // until the check fails.
+                p.state = PairState::InProgress;
+                p.tx.replace(tid)
+            }
+        };
+        if let Some(old) = old {
+            if let Some(tx) = self.txs.get_mut(&old) {
+                tx.cancelled = true;
+            }
+        }
+        self.stats.checks_sent += 1;
+        true
+    }
+
+    fn start_tx(
+        &mut self,
+        now: Instant,
+        buf: Vec<u8>,
+        transport: Transport,
+        purpose: Purpose,
+        key: Option<IntegrityKey>,
+    ) -> bool {
+        let config = self.check_config(false);
+        self.start_tx_with(now, buf, transport, purpose, key, config)
+    }
+
+    fn start_tx_with(
+        &mut self,
+        now: Instant,
+        buf: Vec<u8>,
+        transport: Transport,
+        purpose: Purpose,
+        key: Option<IntegrityKey>,
+        config: TransactionConfig,
+    ) -> bool {
+        let Ok(mut t) = ClientTransaction::new(now, buf, transport, &config) else {
+            return false;
+        };
+        if let Some(k) = key {
+            t = t.with_integrity_key(k);
+        }
+        let id = t.transaction_id();
+        self.txs.insert(
+            id,
+            Tx {
+                t,
+                purpose,
+                cancelled: false,
+                triggered: false,
+            },
+        );
+        self.flush_tx(now, id);
+        true
+    }
+
+    /// Sends what a transaction wants to send.
+    fn flush_tx(&mut self, now: Instant, id: TransactionId) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        let Some(bytes) = tx.t.poll_transmit().map(<[u8]>::to_vec) else {
+            return;
+        };
+        if tx.cancelled {
+            return;
+        }
+        let purpose = tx.purpose;
+        let route = match purpose {
+            Purpose::Check { pair, .. } => self.pair(pair).and_then(|p| {
+                let l = self.local_cand(p.local)?;
+                let r = self.remote_cand(p.remote)?;
+                Some((Self::via_of(l), r.addr))
+            }),
+            Purpose::PreviousConsent => self
+                .previous
+                .as_ref()
+                .map(|p| (Self::via_of(&p.local), p.remote.addr)),
+            Purpose::Srflx { socket, server } => {
+                self.servers.get(server).and_then(|s| s.addr).map(|a| {
+                    (
+                        Via::Socket {
+                            transport: Protocol::Udp,
+                            source: socket,
+                        },
+                        a,
+                    )
+                })
+            }
+        };
+        if let Some((via, dest)) = route {
+            self.route(now, via, dest, bytes);
+        }
+    }
+
+    fn run_transactions(&mut self, now: Instant) {
+        let due: Vec<TransactionId> = self
+            .txs
+            .iter()
+            .filter(|(_, tx)| tx.t.poll_timeout().is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(tx) = self.txs.get_mut(&id) else {
+                continue;
+            };
+            tx.t.handle_timeout(now);
+            self.flush_tx(now, id);
+            let Some(tx) = self.txs.get_mut(&id) else {
+                continue;
+            };
+            if let Some(event) = tx.t.poll_event() {
+                let (purpose, cancelled) = (tx.purpose, tx.cancelled);
+                self.txs.remove(&id);
+                self.on_tx_event(now, id, event, purpose, cancelled, None);
+            }
+        }
+    }
+
+    /// A transaction ended. `from` is the (local, remote) a response arrived on.
+    fn on_tx_event(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        event: TransactionEvent,
+        purpose: Purpose,
+        cancelled: bool,
+        from: Option<(SocketAddr, SocketAddr)>,
+    ) {
+        match purpose {
+            Purpose::Srflx { socket, server } => match event {
+                TransactionEvent::Success { response, .. } => {
+                    if let Ok(msg) = Message::new_checked(&response[..]) {
+                        let mapped = msg
+                            .attribute::<XorMappedAddress>()
+                            .ok()
+                            .flatten()
+                            .map(|a| a.0)
+                            .or_else(|| {
+                                msg.attribute::<MappedAddress>().ok().flatten().map(|a| a.0)
+                            });
+                        if let Some(mapped) = mapped {
+                            self.on_srflx(socket, server, mapped);
+                        }
+                    }
+                }
+                TransactionEvent::ErrorResponse { code, .. } => {
+                    self.server_error(server, code, "error response")
+                }
+                TransactionEvent::Timeout { .. } => self.server_error(server, 701, "no response"),
+                _ => {}
+            },
+            Purpose::PreviousConsent => {
+                if let Some(p) = &mut self.previous {
+                    if p.tx == Some(id) {
+                        p.tx = None;
+                    }
+                    if matches!(event, TransactionEvent::Success { .. }) {
+                        p.last_success = now;
+                    }
+                }
+            }
+            Purpose::Check {
+                pair,
+                controlling,
+                use_candidate,
+                consent,
+            } => self.on_check_result(
+                now,
+                id,
+                event,
+                pair,
+                controlling,
+                use_candidate,
+                consent,
+                cancelled,
+                from,
+            ),
+        }
+    }
+
+    fn server_error(&mut self, server: usize, code: u16, reason: &str) {
+        if let Some(s) = self.servers.get(server) {
+            let url = s.text.clone();
+            self.emit(IceEvent::ServerError {
+                url,
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_check_result(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        event: TransactionEvent,
+        pair_id: PairId,
+        controlling: bool,
+        use_candidate: bool,
+        consent: bool,
+        cancelled: bool,
+        from: Option<(SocketAddr, SocketAddr)>,
+    ) {
+        let Some(p) = self.pair(pair_id).cloned() else {
+            return;
+        };
+        let current = if consent {
+            p.consent_tx == Some(id)
+        } else {
+            p.tx == Some(id)
+        };
+        if let Some(pm) = self.pair_mut(pair_id) {
+            if consent && pm.consent_tx == Some(id) {
+                pm.consent_tx = None;
+            } else if !consent && pm.tx == Some(id) {
+                pm.tx = None;
+            }
+        }
+        match event {
+            TransactionEvent::Success { response, .. } => {
+                self.stats.responses_received += 1;
+                // RFC 8445 §7.2.5.2.1: the response must come from where the request went,
+                // to where it came from.
+                if let Some((local, remote)) = from {
+                    let ok = self.local_cand(p.local).is_some_and(|l| l.base == local)
+                        && self.remote_cand(p.remote).is_some_and(|r| r.addr == remote);
+                    if !ok {
+                        self.fail_pair(pair_id);
+                        return;
+                    }
+                }
+                if let Ok(msg) = Message::new_checked(&response[..]) {
+                    if let Ok(Some(XorMappedAddress(mapped))) = msg.attribute::<XorMappedAddress>()
+                    {
+                        self.learn_local_prflx(p.local, mapped);
+                    }
+                }
+                let first_valid = !self.pairs.iter().any(|q| q.valid);
+                let foundation = p.foundation.clone();
+                let Some(pm) = self.pair_mut(pair_id) else {
+                    return;
+                };
+                pm.state = PairState::Succeeded;
+                pm.valid = true;
+                pm.last_success = Some(now);
+                pm.probe_sent = None;
+                let nominate = (use_candidate && controlling)
+                    || (!controlling && pm.nominate_on_success && !consent);
+                if nominate {
+                    pm.nominated = true;
+                    pm.nominate_on_success = false;
+                }
+                // Unfreeze pairs of the same foundation (RFC 8445 §7.2.5.3.3).
+                for q in &mut self.pairs {
+                    if q.foundation == foundation && q.state == PairState::Frozen {
+                        q.state = PairState::Waiting;
+                    }
+                }
+                if first_valid && self.first_valid_at.is_none() {
+                    self.first_valid_at = Some(now);
+                }
+                if nominate {
+                    self.select(pair_id);
+                }
+            }
+            TransactionEvent::ErrorResponse { code, .. } => {
+                if code == ErrorCode::ROLE_CONFLICT.code {
+                    // RFC 8445 §7.2.5.1: switch to the role opposite to the one the request
+                    // claimed, if not done already, and check again.
+                    if controlling == self.controlling {
+                        self.set_role(!controlling);
+                    }
+                    if !consent {
+                        if let Some(pm) = self.pair_mut(pair_id) {
+                            pm.state = PairState::Waiting;
+                        }
+                        self.trigger(pair_id, false);
+                    }
+                } else if !consent && current {
+                    self.fail_pair(pair_id);
+                }
+            }
+            TransactionEvent::Timeout { .. } if !consent && current && !cancelled => {
+                self.fail_pair(pair_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// A mapped address the local candidates do not know is a local peer-reflexive
+    /// candidate (RFC 8445 §7.2.5.3.1); it is not signalled, and the pair keeps sending from
+    /// its base, so it only matters for the record.
+    fn learn_local_prflx(&mut self, local: LocalId, mapped: SocketAddr) {
+        let Some(l) = self.local_cand(local).cloned() else {
+            return;
+        };
+        if l.relay.is_some()
+            || self
+                .local_cands
+                .iter()
+                .any(|x| x.cand.socket_addr() == Some(mapped))
+            || self.local_cands.len() >= 4 * MAX_SOCKETS
+        {
+            return;
+        }
+        let protocol = l.cand.protocol;
+        let mut cand = Candidate::new(
+            self.foundation(CandidateType::PeerReflexive, l.base.ip(), None, protocol),
+            self.config.component,
+            protocol,
+            Candidate::compute_priority(
+                CandidateType::PeerReflexive.type_preference(protocol),
+                l.local_preference,
+                self.config.component,
+            ),
+            mapped,
+            CandidateType::PeerReflexive,
+        )
+        .with_related(l.base);
+        cand.tcp_type = l.cand.tcp_type;
+        self.decorate(&mut cand);
+        let id = LocalId(self.next());
+        self.local_cands.push(LocalCand {
+            id,
+            cand,
+            base: l.base,
+            socket: l.socket,
+            relay: None,
+            local_preference: l.local_preference,
+        });
+    }
+
+    fn fail_pair(&mut self, id: PairId) {
+        if let Some(p) = self.pair_mut(id) {
+            p.state = PairState::Failed;
+            p.valid = false;
+            p.nominated = false;
+            p.nominate_on_success = false;
+        }
+        if self.selected == Some(id) {
+            self.selected = None;
+        }
+    }
+
+    fn select(&mut self, id: PairId) {
+        if let Some(old) = self.selected {
+            if old != id {
+                if let Some(p) = self.pair_mut(old) {
+                    p.nominated = false;
+                }
+            }
+        }
+        self.selected = Some(id);
+        if let Some(p) = self.pair_mut(id) {
+            p.nominated = true;
+        }
+        // The new generation works: the pre-restart pair can go.
+        self.previous = None;
+    }
+
+    /// The controlling agent's nomination (RFC 8445 §8.1.1): once the best valid pair is
+    /// final (no better pair left to check) or after the nomination timeout, nominate it;
+    /// re-nominate when the selected pair is gone or disconnected and another works.
+    fn nominate(&mut self, now: Instant) {
+        if self.config.lite || !self.controlling || self.remote.is_none() {
+            return;
+        }
+        let nominating = self.triggered.iter().any(|(_, u)| *u)
+            || self.txs.values().any(|t| {
+                !t.cancelled
+                    && matches!(
+                        t.purpose,
+                        Purpose::Check {
+                            use_candidate: true,
+                            ..
+                        }
+                    )
+            });
+        if nominating {
+            return;
+        }
+        let fresh = |p: &Pair| {
+            p.last_success
+                .is_some_and(|t| now < t + self.config.disconnected_timeout)
+        };
+        let best = self
+            .pairs
+            .iter()
+            .filter(|p| p.valid && fresh(p))
+            .max_by_key(|p| p.priority)
+            .map(|p| (p.id, p.priority));
+        let Some((best, best_priority)) = best else {
+            return;
+        };
+        match self.selected.and_then(|s| self.pair(s)) {
+            None => {
+                let better_pending = self.pairs.iter().any(|p| {
+                    p.priority > best_priority
+                        && matches!(
+                            p.state,
+                            PairState::Frozen | PairState::Waiting | PairState::InProgress
+                        )
+                        && self.checkable(p)
+                });
+                let timed_out = self
+                    .first_valid_at
+                    .is_some_and(|t| now >= t + self.config.nomination_timeout);
+                if !better_pending || timed_out {
+                    self.trigger(best, true);
+                }
+            }
+            Some(sel) => {
+                let probe_failed = sel.probe_sent.is_some_and(|t| now >= t + PROBE_TIMEOUT);
+                if !fresh(sel) || probe_failed {
+                    let other = self
+                        .pairs
+                        .iter()
+                        .filter(|p| p.valid && p.id != sel.id && fresh(p))
+                        .max_by_key(|p| p.priority)
+                        .map(|p| p.id);
+                    if let Some(other) = other {
+                        tracing::debug!("selected pair stopped answering; renominating");
+                        self.trigger(other, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The peer checks a valid pair other than the selected one (its network changed?):
+    /// probe the selected pair at once instead of waiting for the next consent check.
+    fn probe_selected(&mut self, now: Instant, checked: PairId) {
+        let Some(sel) = self.selected.filter(|s| *s != checked) else {
+            return;
+        };
+        let Some(p) = self.pair(sel) else {
+            return;
+        };
+        if p.probe_sent
+            .is_some_and(|t| now < t + self.config.consent_interval)
+        {
+            return;
+        }
+        self.start_check(now, sel, false, true);
+        if let Some(p) = self.pair_mut(sel) {
+            p.probe_sent = Some(now);
+        }
+    }
+
+    fn nomination_deadline(&self) -> Option<Instant> {
+        if self.config.lite || !self.controlling || self.selected.is_some() {
+            return None;
+        }
+        // Once passed, every input re-runs the nomination; no wake-up is needed.
+        self.first_valid_at
+            .map(|t| t + self.config.nomination_timeout)
+            .filter(|d| *d > self.now)
+    }
+
+    // ---- consent ------------------------------------------------------------------------
+
+    fn jitter(&mut self, interval: Duration) -> Duration {
+        // Uniform in [0.8, 1.2] × interval (RFC 7675 §5.1).
+        let permille = 800 + u64::from(self.rng.next_u32() % 401);
+        Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(permille) / 1000)
+    }
+
+    fn consent(&mut self, now: Instant) {
+        match self.sending_path() {
+            Some(PathRef::Pair(id)) => {
+                let Some(p) = self.pair(id).cloned() else {
+                    return;
+                };
+                let last = p.last_success.unwrap_or(now);
+                if now >= last + self.config.consent_timeout {
+                    tracing::debug!("consent expired");
+                    self.fail_pair(id);
+                    // Look for another working pair right away.
+                    let others: Vec<PairId> = self
+                        .pairs
+                        .iter()
+                        .filter(|q| q.valid)
+                        .map(|q| q.id)
+                        .collect();
+                    for o in others {
+                        self.trigger(o, false);
+                    }
+                    return;
+                }
+                if self.config.lite {
+                    return;
+                }
+                let due = p.consent_next.is_none_or(|n| now >= n);
+                if due && p.tx.is_none() {
+                    self.start_check(now, id, false, true);
+                    let disconnected = now >= last + self.config.disconnected_timeout;
+                    let next = if disconnected {
+                        self.config.ta.saturating_mul(DISCONNECTED_CHECK_FACTOR)
+                    } else {
+                        self.jitter(self.config.consent_interval)
+                    };
+                    if let Some(pm) = self.pair_mut(id) {
+                        pm.consent_next = Some(now + next);
+                    }
+                } else if due {
+                    if let Some(pm) = self.pair_mut(id) {
+                        pm.consent_next = Some(now + Duration::from_millis(500));
+                    }
+                }
+            }
+            Some(PathRef::Previous) => {
+                let Some(p) = self.previous.clone() else {
+                    return;
+                };
+                if now >= p.last_success + self.config.consent_timeout {
+                    self.previous = None;
+                    return;
+                }
+                if self.config.lite || now < p.consent_next || p.tx.is_some() {
+                    return;
+                }
+                let username = format!(
+                    "{}:{}",
+                    p.remote_creds.creds.ufrag, p.local_creds.creds.ufrag
+                );
+                let prflx = Candidate::compute_priority(
+                    CandidateType::PeerReflexive.type_preference(p.local.cand.protocol),
+                    p.local.local_preference,
+                    self.config.component,
+                );
+                let tid = TransactionId::random(&mut self.rng);
+                let key = p.remote_creds.key.clone();
+                let next = self.jitter(self.config.consent_interval);
+                if let Some(buf) = self.build_check(tid, &username, prflx, false, &key) {
+                    let config = self.check_config(true);
+                    if self.start_tx_with(
+                        now,
+                        buf,
+                        Transport::Unreliable,
+                        Purpose::PreviousConsent,
+                        Some(key),
+                        config,
+                    ) {
+                        if let Some(prev) = &mut self.previous {
+                            prev.tx = Some(tid);
+                        }
+                    }
+                }
+                if let Some(prev) = &mut self.previous {
+                    prev.consent_next = now + next;
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn expire_lookups(&mut self, now: Instant) {
+        let before = self.pending_remote.len();
+        self.pending_remote.retain(|p| p.deadline > now);
+        if self.pending_remote.len() != before {
+            tracing::debug!("name lookups timed out; candidates dropped");
+        }
+        let mut failed = Vec::new();
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            if s.lookup_deadline.is_some_and(|d| d <= now) {
+                s.lookup_deadline = None;
+                s.failed = true;
+                failed.push(i);
+            }
+        }
+        for i in failed {
+            self.server_error(i, 701, "host name did not resolve");
+        }
+    }
+
+    // ---- receiving ----------------------------------------------------------------------
+
+    fn receive(&mut self, now: Instant, d: Datagram<'_>) -> Result<Option<RelayedData>, Error> {
+        if let Some(i) = self
+            .relays
+            .iter()
+            .position(|r| r.matches(d.local, d.remote))
+        {
+            let outputs = self
+                .relays
+                .get_mut(i)
+                .map(|r| r.handle_receive(now, d.contents))
+                .unwrap_or_default();
+            let relay_id = self.relays.get(i).map(Relay::id);
+            self.drain_relays(now);
+            let mut app = None;
+            for (peer, data) in outputs {
+                let Some(relay_id) = relay_id else { break };
+                let Some(relayed) = self
+                    .relays
+                    .iter()
+                    .find(|r| r.id() == relay_id)
+                    .and_then(Relay::relayed)
+                else {
+                    continue;
+                };
+                if is_stun(&data) {
+                    let inner = Datagram {
+                        transport: Protocol::Udp,
+                        local: relayed,
+                        remote: peer,
+                        contents: &data,
+                    };
+                    if let Err(e) = self.receive_stun(now, inner, Some(relay_id)) {
+                        tracing::debug!(error = %e, "relayed stun dropped");
+                        self.stats.dropped += 1;
+                    }
+                } else {
+                    app = Some(RelayedData {
+                        local: relayed,
+                        remote: peer,
+                        contents: data,
+                    });
+                }
+            }
+            return Ok(app);
+        }
+        self.receive_stun(now, d, None).map(|()| None)
+    }
+
+    fn receive_stun(
+        &mut self,
+        now: Instant,
+        d: Datagram<'_>,
+        relay: Option<u32>,
+    ) -> Result<(), Error> {
+        let msg = match Message::new_checked(d.contents) {
+            Ok(m) => m,
+            Err(oxrtc_stun::Error::NotStun) => return Err(Error::NotStun),
+            Err(e) => return Err(e.into()),
+        };
+        match msg.class() {
+            Class::Request if msg.method() == Method::Binding => {
+                self.handle_request(now, d, &msg, relay)
+            }
+            Class::Indication => Ok(()), // keepalive (RFC 8445 §11)
+            Class::SuccessResponse | Class::ErrorResponse => self.handle_response(now, d, &msg),
+            _ => Err(Error::NotStun),
+        }
+    }
+
+    fn handle_response(
+        &mut self,
+        now: Instant,
+        d: Datagram<'_>,
+        msg: &Message<&[u8]>,
+    ) -> Result<(), Error> {
+        let id = msg.transaction_id();
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return Err(Error::UnknownTransaction);
+        };
+        if !tx.t.handle_response(now, msg)? {
+            return Err(Error::UnknownTransaction);
+        }
+        let (purpose, cancelled) = (tx.purpose, tx.cancelled);
+        let event = tx.t.poll_event();
+        self.txs.remove(&id);
+        if let Some(event) = event {
+            self.on_tx_event(
+                now,
+                id,
+                event,
+                purpose,
+                cancelled,
+                Some((d.local, d.remote)),
+            );
+        }
+        Ok(())
+    }
+
+    /// Answers a check and acts on it (RFC 8445 §7.3).
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        d: Datagram<'_>,
+        msg: &Message<&[u8]>,
+        relay: Option<u32>,
+    ) -> Result<(), Error> {
+        let via = match relay {
+            Some(r) => Via::Relay(r),
+            None => Via::Socket {
+                transport: d.transport,
+                source: d.local,
+            },
+        };
+        let Ok(Some(Username(username))) = msg.attribute::<Username<'_>>() else {
+            self.respond_error(now, via, d.remote, msg, ErrorCode::BAD_REQUEST, None, None);
+            return Err(Error::UnknownUsername);
+        };
+        let (to, _from) = username.split_once(':').unwrap_or((username, ""));
+        let previous = self
+            .previous
+            .as_ref()
+            .filter(|p| p.local_creds.creds.ufrag == to)
+            .map(|p| p.local_creds.key.clone());
+        let (key, is_previous) = if to == self.local.creds.ufrag {
+            (self.local.key.clone(), false)
+        } else if let Some(k) = previous {
+            (k, true)
+        } else {
+            self.respond_error(now, via, d.remote, msg, ErrorCode::UNAUTHORIZED, None, None);
+            return Err(Error::UnknownUsername);
+        };
+        if let Err(e) = msg.verify(&key) {
+            match e {
+                oxrtc_stun::Error::MissingIntegrity => {
+                    self.respond_error(now, via, d.remote, msg, ErrorCode::BAD_REQUEST, None, None);
+                }
+                oxrtc_stun::Error::IntegrityMismatch => {
+                    self.respond_error(
+                        now,
+                        via,
+                        d.remote,
+                        msg,
+                        ErrorCode::UNAUTHORIZED,
+                        None,
+                        None,
+                    );
+                }
+                _ => {} // bad or missing FINGERPRINT: silently dropped
+            }
+            return Err(e.into());
+        }
+        let unknown = msg.unknown_comprehension_required();
+        if !unknown.is_empty() {
+            self.respond_error(
+                now,
+                via,
+                d.remote,
+                msg,
+                ErrorCode::UNKNOWN_ATTRIBUTE,
+                Some(&key),
+                Some(UnknownAttributes(unknown)),
+            );
+            return Ok(());
+        }
+        self.stats.checks_received += 1;
+        let mut priority = None;
+        let mut use_candidate = false;
+        let mut remote_controlling = None;
+        for a in msg.attributes().flatten() {
+            match a {
+                oxrtc_stun::Attribute::Priority(Priority(p)) => priority = Some(p),
+                oxrtc_stun::Attribute::UseCandidate(_) => use_candidate = true,
+                oxrtc_stun::Attribute::IceControlling(IceControlling(t)) => {
+                    remote_controlling = Some((true, t))
+                }
+                oxrtc_stun::Attribute::IceControlled(IceControlled(t)) => {
+                    remote_controlling = Some((false, t))
+                }
+                _ => {}
+            }
+        }
+        let nomination = msg
+            .processed_attributes()
+            .find(|a| a.typ == NOMINATION)
+            .and_then(|a| <[u8; 4]>::try_from(a.value).ok())
+            .map(u32::from_be_bytes);
+
+        if is_previous {
+            // The pre-restart pair: answer (the peer keeps its consent), nothing else.
+            self.respond_success(now, via, d.remote, msg, &key);
+            return Ok(());
+        }
+        // Role conflict (RFC 8445 §7.3.1.1).
+        if !self.config.lite {
+            match remote_controlling {
+                Some((true, t)) if self.controlling => {
+                    if self.tie_breaker >= t {
+                        self.respond_error(
+                            now,
+                            via,
+                            d.remote,
+                            msg,
+                            ErrorCode::ROLE_CONFLICT,
+                            Some(&key),
+                            None,
+                        );
+                        return Ok(());
+                    }
+                    self.set_role(false);
+                }
+                Some((false, t)) if !self.controlling => {
+                    if self.tie_breaker >= t {
+                        self.set_role(true);
+                    } else {
+                        self.respond_error(
+                            now,
+                            via,
+                            d.remote,
+                            msg,
+                            ErrorCode::ROLE_CONFLICT,
+                            Some(&key),
+                            None,
+                        );
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(priority) = priority else {
+            self.respond_error(now, via, d.remote, msg, ErrorCode::BAD_REQUEST, None, None);
+            return Ok(());
+        };
+        self.respond_success(now, via, d.remote, msg, &key);
+
+        // Which local candidate it arrived on.
+        let local = self
+            .local_cands
+            .iter()
+            .find(|l| match relay {
+                Some(r) => l.relay == Some(r) && l.cand.typ == CandidateType::Relayed,
+                None => {
+                    l.relay.is_none()
+                        && l.cand.typ == CandidateType::Host
+                        && l.socket == d.local
+                        && l.cand.protocol == d.transport
+                }
+            })
+            .map(|l| l.id);
+        let Some(local) = local else {
+            return Ok(());
+        };
+        if !self.local_cand(local).is_some_and(|l| self.pairable(l)) {
+            return Ok(()); // e.g. a host socket under the relay-only policy
+        }
+        // Remote candidate, learning a peer-reflexive one (RFC 8445 §7.3.1.3).
+        let remote = match self
+            .remote_cands
+            .iter()
+            .find(|r| r.addr == d.remote && r.cand.protocol == d.transport)
+        {
+            Some(r) => r.id,
+            None => {
+                if self.remote_cands.len() >= self.config.max_remote_candidates {
+                    return Ok(());
+                }
+                let tcp_type =
+                    self.local_cand(local)
+                        .and_then(|l| l.cand.tcp_type)
+                        .map(|t| match t {
+                            TcpType::Passive => TcpType::Active,
+                            TcpType::Active => TcpType::Passive,
+                            TcpType::SimultaneousOpen => TcpType::SimultaneousOpen,
+                        });
+                let foundation = format!("{}", self.next());
+                let mut cand = Candidate::new(
+                    foundation,
+                    self.config.component,
+                    d.transport,
+                    priority,
+                    d.remote,
+                    CandidateType::PeerReflexive,
+                );
+                cand.tcp_type = tcp_type;
+                cand.ufrag = self.remote.as_ref().map(|r| r.creds.ufrag.clone());
+                let id = RemoteId(self.next());
+                self.remote_cands.push(RemoteCand {
+                    id,
+                    cand,
+                    addr: d.remote,
+                });
+                id
+            }
+        };
+        let Some(pair) = self.add_pair(local, remote) else {
+            return Ok(());
+        };
+        let Some(p) = self.pair(pair).cloned() else {
+            return Ok(());
+        };
+        if self.config.lite {
+            // A lite agent checks nothing: an authenticated check proves the pair.
+            if let Some(pm) = self.pair_mut(pair) {
+                pm.state = PairState::Succeeded;
+                pm.valid = true;
+                pm.last_success = Some(now);
+                pm.probe_sent = None;
+            }
+            if use_candidate {
+                self.select(pair);
+            }
+            return Ok(());
+        }
+        // Triggered check (RFC 8445 §7.3.1.4).
+        match p.state {
+            PairState::Succeeded => {}
+            PairState::InProgress => {
+                let superseded = p.valid
+                    || p.tx
+                        .and_then(|t| self.txs.get(&t))
+                        .is_some_and(|t| t.triggered);
+                if !superseded {
+                    self.trigger(pair, false);
+                }
+            }
+            PairState::Waiting | PairState::Frozen | PairState::Failed => {
+                if let Some(pm) = self.pair_mut(pair) {
+                    pm.state = PairState::Waiting;
+                }
+                self.trigger(pair, false);
+            }
+        }
+        if self.controlling && p.valid && !self.config.lite {
+            self.probe_selected(now, pair);
+        }
+        // Nomination by the controlling peer (RFC 8445 §7.3.1.5).
+        if use_candidate && !self.controlling {
+            if let Some(v) = nomination {
+                if v <= self.remote_nomination_value && self.selected.is_some() {
+                    return Ok(());
+                }
+                self.remote_nomination_value = v;
+            }
+            if p.state == PairState::Succeeded && p.valid {
+                self.select(pair);
+            } else if let Some(pm) = self.pair_mut(pair) {
+                pm.nominate_on_success = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn respond_success(
+        &mut self,
+        now: Instant,
+        via: Via,
+        to: SocketAddr,
+        req: &Message<&[u8]>,
+        key: &IntegrityKey,
+    ) {
+        let mut out = Vec::with_capacity(64);
+        let mut b = MessageBuilder::response_to(&mut out, req, Class::SuccessResponse);
+        let ok = b.add(&XorMappedAddress(to)).is_ok()
+            && b.add_message_integrity(key).is_ok()
+            && b.add_fingerprint().is_ok();
+        if ok {
+            self.route(now, via, to, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond_error(
+        &mut self,
+        now: Instant,
+        via: Via,
+        to: SocketAddr,
+        req: &Message<&[u8]>,
+        code: ErrorCode<'static>,
+        key: Option<&IntegrityKey>,
+        unknown: Option<UnknownAttributes>,
+    ) {
+        let mut out = Vec::with_capacity(64);
+        let mut b = MessageBuilder::response_to(&mut out, req, Class::ErrorResponse);
+        let mut ok = b.add(&code).is_ok();
+        if let Some(unknown) = &unknown {
+            ok &= b.add(unknown).is_ok();
+        }
+        if let Some(key) = key {
+            ok &= b.add_message_integrity(key).is_ok();
+        }
+        ok &= b.add_fingerprint().is_ok();
+        if ok {
+            self.route(now, via, to, out);
+        }
+    }
+
+    // ---- state --------------------------------------------------------------------------
+
+    /// The path data flows on: the selected pair, else the best valid pair, else the
+    /// pre-restart pair.
+    fn sending_path(&self) -> Option<PathRef> {
+        if let Some(s) = self.selected {
+            if self.pair(s).is_some_and(|p| p.valid) {
+                return Some(PathRef::Pair(s));
+            }
+        }
+        if self.previous.is_some() {
+            return Some(PathRef::Previous);
+        }
+        self.pairs
+            .iter()
+            .filter(|p| p.valid)
+            .max_by_key(|p| p.priority)
+            .map(|p| PathRef::Pair(p.id))
+    }
+
+    fn path_info(&self, path: PathRef) -> Option<SelectedPair> {
+        let (l, r, nominated) = match path {
+            PathRef::Pair(id) => {
+                let p = self.pair(id)?;
+                (
+                    self.local_cand(p.local)?,
+                    self.remote_cand(p.remote)?,
+                    p.nominated,
+                )
+            }
+            PathRef::Previous => {
+                let p = self.previous.as_ref()?;
+                (&p.local, &p.remote, p.nominated)
+            }
+        };
+        let relay = l
+            .relay
+            .and_then(|id| self.relays.iter().find(|r| r.id() == id))
+            .map(|r| RelayPath {
+                server: r.server(),
+                relayed: l.base,
+            });
+        let transport = match l
+            .relay
+            .and_then(|id| self.relays.iter().find(|r| r.id() == id))
+        {
+            Some(r) => r.transport(),
+            None => l.cand.protocol,
+        };
+        Some(SelectedPair {
+            local: l.cand.clone(),
+            remote: r.cand.clone(),
+            transport,
+            source: l.socket,
+            destination: match &relay {
+                Some(rp) => rp.server,
+                None => r.addr,
+            },
+            relay,
+            nominated,
+        })
+    }
+
+    /// Runs after every input: nomination, selected-pair and state events, gathering state.
+    fn after_change(&mut self, now: Instant) {
+        if self.state == ConnectionState::Closed {
+            return;
+        }
+        self.nominate(now);
+        if self.has_check_work() && self.next_check <= now && self.pace(now) {
+            self.next_check = now + self.config.ta;
+        }
+        // The pair in use: start consent on a new one, report changes.
+        let path = self.sending_path();
+        if let Some(PathRef::Pair(id)) = path {
+            let jitter = self.jitter(self.config.consent_interval);
+            if let Some(p) = self.pair_mut(id) {
+                if p.consent_next.is_none() {
+                    p.consent_next = Some(now + jitter);
+                }
+            }
+        }
+        let info = path.and_then(|p| self.path_info(p));
+        if info != self.reported {
+            self.reported = info.clone();
+            if let Some(info) = info {
+                self.emit(IceEvent::SelectedPairChange(Box::new(info)));
+            }
+        }
+        if self.gather_started
+            && self.gathering == GatheringState::Gathering
+            && !self.gathering_busy()
+        {
+            self.set_gathering(GatheringState::Complete);
+        }
+        let state = self.compute_state(now);
+        if state != self.state {
+            if state == ConnectionState::Disconnected {
+                // Re-check the other valid pairs: one of them may take over.
+                let others: Vec<PairId> = self
+                    .pairs
+                    .iter()
+                    .filter(|p| p.valid && Some(PathRef::Pair(p.id)) != path)
+                    .map(|p| p.id)
+                    .collect();
+                for o in others {
+                    self.trigger(o, false);
+                }
+            }
+            if matches!(
+                state,
+                ConnectionState::Connected | ConnectionState::Completed
+            ) {
+                self.ever_connected = true;
+            }
+            self.state = state;
+            self.emit(IceEvent::ConnectionStateChange(state));
+        }
+    }
+
+    fn compute_state(&self, now: Instant) -> ConnectionState {
+        if let Some(path) = self.sending_path() {
+            let last = match path {
+                PathRef::Pair(id) => self.pair(id).and_then(|p| p.last_success),
+                PathRef::Previous => self.previous.as_ref().map(|p| p.last_success),
+            };
+            if last.is_some_and(|l| now >= l + self.config.disconnected_timeout) {
+                return ConnectionState::Disconnected;
+            }
+            let done = self.selected.is_some()
+                && self.previous.is_none()
+                && self.end_of_remote
+                && self.gathering == GatheringState::Complete
+                && self.triggered.is_empty()
+                && self.pending_remote.is_empty()
+                && !self.pairs.iter().any(|p| {
+                    matches!(p.state, PairState::Waiting | PairState::InProgress)
+                        || (p.state == PairState::Frozen && self.checkable(p))
+                });
+            return if done {
+                ConnectionState::Completed
+            } else {
+                ConnectionState::Connected
+            };
+        }
+        let checking = !self.triggered.is_empty()
+            || !self.pending_remote.is_empty()
+            || self.pairs.iter().any(|p| {
+                matches!(p.state, PairState::Waiting | PairState::InProgress)
+                    || (p.state == PairState::Frozen && self.checkable(p))
+            });
+        let local_done = !self.gather_started || self.gathering == GatheringState::Complete;
+        if self.remote.is_some()
+            && !checking
+            && local_done
+            && (!self.pairs.is_empty() || self.end_of_remote)
+            && !self.config.lite
+        {
+            return ConnectionState::Failed;
+        }
+        if self.ever_connected {
+            return ConnectionState::Disconnected;
+        }
+        if self.pairs.is_empty() && self.remote_cands.is_empty() && self.pending_remote.is_empty() {
+            return ConnectionState::New;
+        }
+        ConnectionState::Checking
+    }
+}
