@@ -435,6 +435,33 @@ mod tests {
         assert_eq!(p, IceTransportPolicy::Relay);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn ice_server_url_round_trip(
+            scheme in 0usize..4,
+            host in "[a-z][a-z0-9.-]{0,20}|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|::1|fe80::[0-9a-f]{1,4}",
+            port in 1u16..,
+            tcp in proptest::bool::ANY,
+        ) {
+            let scheme = [IceServerScheme::Stun, IceServerScheme::Stuns, IceServerScheme::Turn, IceServerScheme::Turns][scheme];
+            let transport = if tcp || (scheme.is_secure() && !scheme.is_turn()) { IceServerTransport::Tcp } else { IceServerTransport::Udp };
+            let transport = if scheme == IceServerScheme::Stun { IceServerTransport::Udp } else { transport };
+            let url = IceServerUrl { scheme, host, port, transport };
+            let text = url.to_string();
+            let back: IceServerUrl = text.parse().unwrap();
+            proptest::prop_assert_eq!(&back, &url);
+            proptest::prop_assert_eq!(back.to_string(), text);
+        }
+
+        #[test]
+        fn ice_server_url_parse_never_panics(s in "\\PC{0,64}") {
+            if let Ok(u) = s.parse::<IceServerUrl>() {
+                let again: IceServerUrl = u.to_string().parse().unwrap();
+                proptest::prop_assert_eq!(again, u);
+            }
+        }
+    }
+
     #[test]
     fn interface_filter() {
         let f = InterfaceFilter::default();

@@ -67,7 +67,7 @@ pub(crate) fn session(session_id: u64, version: u64, bundle: &[String]) -> Sessi
 
 /// The default candidate's address and port for `c=` and `m=` (RFC 8839 §4.2.1.2); the
 /// placeholders `0.0.0.0` / 9 without candidates (JSEP §5.2.1).
-fn default_address(candidates: &[String]) -> (Connection, u16) {
+pub(crate) fn default_address(candidates: &[String]) -> (Connection, u16) {
     for c in candidates {
         let f: Vec<&str> = c.split_ascii_whitespace().collect();
         if let (Some(proto), Some(addr), Some(port)) = (f.get(2), f.get(4), f.get(5)) {

@@ -16,13 +16,72 @@
 //! - One UDP 5-tuple demultiplexed by first byte (RFC 7983): STUN, DTLS, SRTP.
 //! - The transceiver model (mid, direction, current direction, stop) that media builds on.
 //! - Signaling objects with the browser's JSON shapes ([`RtcSessionDescription`],
-//!   [`IceCandidateInit`]).
+//!   [`IceCandidateInit`]); [`PerfectNegotiation`] for glare-free renegotiation;
+//!   [`PeerConnection::stats`] as W3C `RTCStats` objects.
+//!
+//! Not done here yet: media on the transceivers (RTP/RTCP, tracks), ICE over TCP and
+//! TURN over TCP, resolution of mDNS candidates, the tokio runtime.
 //!
 //! [`create_answer`]: PeerConnection::create_answer
 //! [`set_local_description`]: PeerConnection::set_local_description
 //! [`set_remote_description`]: PeerConnection::set_remote_description
 //! [`restart_ice`]: PeerConnection::restart_ice
 //! [`create_data_channel`]: PeerConnection::create_data_channel
+//!
+//! # The run loop
+//!
+//! [`PeerConnection`] is sans-IO: it owns no socket, no clock and no task. The caller
+//! reports its UDP sockets ([`PeerConnection::add_local_socket`]), feeds datagrams
+//! ([`handle_receive`](PeerConnection::handle_receive)) and time
+//! ([`handle_timeout`](PeerConnection::handle_timeout)), and after every input or command
+//! drains [`poll_transmit`](PeerConnection::poll_transmit) (datagrams to send) and
+//! [`poll_event`](PeerConnection::poll_event) until both are empty, then sleeps until the
+//! next datagram or [`poll_timeout`](PeerConnection::poll_timeout). A tokio runtime (feature
+//! `tokio`) will do exactly that with real sockets. Here two peers talk in memory:
+//!
+//! ```
+//! use oxrtc::{Config, DataChannelInit, Datagram, Event, Message, PeerConnection};
+//! use std::time::{Duration, Instant};
+//!
+//! let mut now = Instant::now();
+//! let mut a = PeerConnection::new(Config::default(), now)?;
+//! let mut b = PeerConnection::new(Config::default(), now)?;
+//! a.add_local_socket("127.0.0.1:5000".parse().unwrap())?;
+//! b.add_local_socket("127.0.0.1:6000".parse().unwrap())?;
+//! let chat = a.create_data_channel("chat", DataChannelInit::default())?;
+//! a.set_local_description(None)?;
+//! b.set_remote_description(a.local_description().unwrap())?;
+//! b.set_local_description(None)?;
+//! a.set_remote_description(b.local_description().unwrap())?;
+//!
+//! let mut received = None;
+//! while received.is_none() {
+//!     // Outputs: datagrams (here handed straight to the other peer) and events.
+//!     while let Some(t) = a.poll_transmit() {
+//!         b.handle_receive(now, Datagram::udp(t.destination, t.source, &t.contents));
+//!     }
+//!     while let Some(t) = b.poll_transmit() {
+//!         a.handle_receive(now, Datagram::udp(t.destination, t.source, &t.contents));
+//!     }
+//!     while let Some(event) = a.poll_event() {
+//!         if event == Event::ChannelOpen(chat) {
+//!             a.channel(chat).unwrap().send_text("hello")?;
+//!         }
+//!     }
+//!     while let Some(event) = b.poll_event() {
+//!         if let Event::ChannelMessage { message, .. } = event {
+//!             received = Some(message);
+//!         }
+//!     }
+//!     // Time: jump to the next deadline (a real loop sleeps until it or a datagram).
+//!     now = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min()
+//!         .unwrap_or(now + Duration::from_millis(10)).max(now);
+//!     a.handle_timeout(now);
+//!     b.handle_timeout(now);
+//! }
+//! assert_eq!(received, Some(Message::Text("hello".into())));
+//! # Ok::<(), oxrtc::Error>(())
+//! ```
 //!
 //! # Negotiation
 //!
@@ -51,10 +110,14 @@ mod config;
 mod datachannel;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod ice;
 mod jsep;
+mod negotiation;
 mod peer_connection;
 mod signaling;
+mod stats;
 mod transceiver;
 mod transport;
 
@@ -66,8 +129,13 @@ pub use config::{
 pub use datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
 pub use error::Error;
 pub use event::{Event, IceConnectionState, IceGatheringState, PeerConnectionState};
+pub use negotiation::PerfectNegotiation;
 pub use peer_connection::{OfferOptions, PeerConnection};
 pub use signaling::{IceCandidateInit, RtcSessionDescription, SdpType, SignalingState};
+pub use stats::{
+    CandidatePairStats, CandidateStats, CertificateStats, DataChannelStats, PeerConnectionStats,
+    Stats, StatsReport, TransportStats,
+};
 pub use transceiver::{Direction, MediaKind, Transceiver, TransceiverId, TransceiverInit};
 pub use transport::{Datagram, DtlsTransportState, Transmit};
 

@@ -104,11 +104,14 @@ pub struct PeerConnection {
     /// ICE credentials of the applied local description.
     pub(crate) local_ice: IceCredentials,
     /// Credentials for our next answer after a remote ICE restart.
-    answer_ice: Option<IceCredentials>,
+    pub(crate) answer_ice: Option<IceCredentials>,
     ice_restart_pending: bool,
     negotiation_needed: bool,
     snapshot: Option<Snapshot>,
     pub(crate) transport: Transport,
+    pub(crate) ice: crate::ice::IceState,
+    /// New credentials for the next offer of a pending ICE restart.
+    offer_restart_ice: Option<IceCredentials>,
     pub(crate) events: VecDeque<Event>,
 }
 
@@ -185,6 +188,8 @@ impl PeerConnection {
             negotiation_needed: false,
             snapshot: None,
             transport,
+            ice: crate::ice::IceState::default(),
+            offer_restart_ice: None,
             events: VecDeque::new(),
         })
     }
@@ -305,7 +310,14 @@ impl PeerConnection {
             return Err(Error::Closed);
         }
         let ice = if options.ice_restart || self.ice_restart_pending {
-            IceCredentials::random(&mut self.rng)
+            match &self.offer_restart_ice {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.ice_new_credentials();
+                    self.offer_restart_ice = Some(c.clone());
+                    c
+                }
+            }
         } else {
             self.local_ice.clone()
         };
@@ -637,7 +649,7 @@ impl PeerConnection {
                 if created.ice != self.local_ice {
                     self.local_ice = created.ice.clone();
                     self.ice_restart_pending = false;
-                    self.ice_restart_local();
+                    self.offer_restart_ice = None;
                 }
                 self.pending_local = Some(Desc {
                     sdp_type: SdpType::Offer,
@@ -663,7 +675,6 @@ impl PeerConnection {
                 let sd: SessionDescription = created.sdp.parse()?;
                 if created.ice != self.local_ice {
                     self.local_ice = created.ice.clone();
-                    self.ice_restart_local();
                 }
                 self.answer_ice = None;
                 if desc.sdp_type == SdpType::Answer {
@@ -728,7 +739,7 @@ impl PeerConnection {
                     .and_then(|d| jsep::remote_transport(&d.sd).ok().flatten());
                 if let (Some(old), Some(new)) = (&old_remote, &remote) {
                     if old.ice != new.ice {
-                        self.answer_ice = Some(IceCredentials::random(&mut self.rng));
+                        self.ice_mark_remote_restart();
                     }
                 }
                 self.associate_transceivers(&sd);
@@ -1213,11 +1224,16 @@ impl PeerConnection {
             }
             self.transceivers = keep;
             self.sctp_mid = s.sctp_mid;
-            if self.local_ice != s.local_ice {
-                self.local_ice = s.local_ice;
-                self.ice_restart_local();
-            }
+            self.local_ice = s.local_ice;
             self.ice_restart_pending = s.ice_restart_pending;
+            // The agent may have restarted already for the rolled-back offer: keep its
+            // credentials, to be signaled in the next offer.
+            if let Some(c) = self.ice_agent_credentials() {
+                if c != self.local_ice {
+                    self.offer_restart_ice = Some(c);
+                    self.ice_restart_pending = true;
+                }
+            }
         }
         self.pending_local = None;
         self.pending_remote = None;
@@ -1376,6 +1392,12 @@ impl PeerConnection {
                         pos += 1;
                     }
                 }
+                if m.port == 9 && !self.transport.local_candidates.is_empty() {
+                    // The default candidate in m= and c= (RFC 8839 §4.2.1.2).
+                    let (c, port) = jsep::default_address(&self.transport.local_candidates);
+                    m.port = port;
+                    m.connections = vec![c];
+                }
                 if self.transport.gathering_state == IceGatheringState::Complete
                     && !m.end_of_candidates()
                 {
@@ -1387,6 +1409,16 @@ impl PeerConnection {
             sdp_type: d.sdp_type,
             sdp: sd.to_string(),
         }
+    }
+}
+
+impl PeerConnection {
+    /// The local description in force (pending, else current).
+    pub(crate) fn local_desc_sd(&self) -> Option<&SessionDescription> {
+        self.pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())
+            .map(|d| &d.sd)
     }
 }
 

@@ -14,28 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// A UDP datagram that arrived on one of the runtime's sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Datagram<'a> {
-    /// The local socket address it arrived on.
-    pub local: SocketAddr,
-    /// The sender.
-    pub remote: SocketAddr,
-    /// The payload.
-    pub contents: &'a [u8],
-}
-
-/// A UDP datagram to send, from [`PeerConnection::poll_transmit`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub struct Transmit {
-    /// The local socket to send from.
-    pub source: SocketAddr,
-    /// The destination.
-    pub destination: SocketAddr,
-    /// The payload.
-    pub contents: Vec<u8>,
-}
+pub use oxrtc_ice::{Datagram, Transmit};
 
 /// State of the DTLS transport (W3C `RTCDtlsTransportState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -91,6 +70,8 @@ pub(crate) struct Transport {
     early_dtls: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
     remote_fingerprints: Vec<DtlsFingerprint>,
     pub(crate) sctp: Option<oxrtc_sctp::Association>,
+    /// SRTP/SRTCP contexts keyed from the DTLS exporter (RFC 5764 §4.2), for media.
+    pub(crate) srtp: Option<oxrtc_srtp::ContextPair>,
     data_negotiated: bool,
     remote_sctp_port: u16,
     pub(crate) remote_max_message_size: usize,
@@ -143,6 +124,7 @@ impl Transport {
             early_dtls: Vec::new(),
             remote_fingerprints: Vec::new(),
             sctp: None,
+            srtp: None,
             data_negotiated: false,
             remote_sctp_port: SCTP_PORT,
             remote_max_message_size: crate::jsep::DEFAULT_REMOTE_MAX_MESSAGE_SIZE,
@@ -201,22 +183,50 @@ impl PeerConnection {
         }
         self.transport.stats.packets_received += 1;
         self.transport.stats.bytes_received += datagram.contents.len() as u64;
+        if datagram.transport != oxrtc_ice::Protocol::Udp {
+            self.transport.stats.dropped += 1;
+            return;
+        }
         match classify(datagram.contents) {
             PacketClass::Stun => self.ice_receive(datagram),
-            PacketClass::Dtls => self.dtls_receive(datagram),
+            // TURN channel data (64–79) also goes to ICE, which unwraps relayed data.
+            PacketClass::Other if matches!(datagram.contents.first(), Some(64..=79)) => {
+                self.ice_receive(datagram)
+            }
+            _ => self.transport_receive_app(datagram.local, datagram.remote, datagram.contents),
+        }
+        self.drive();
+    }
+
+    /// Application data (DTLS, SRTP) from the pair's remote, direct or unwrapped from TURN.
+    pub(crate) fn transport_receive_app(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        contents: &[u8],
+    ) {
+        match classify(contents) {
+            PacketClass::Dtls => {
+                // Only from the peer ICE talks to (a validated pair or a known candidate):
+                // anyone else could only disturb the handshake (RFC 8445 §11 forbids
+                // taking data from addresses that are not in a valid pair).
+                if let Some((_, peer)) = self.transport.selected {
+                    if peer != remote && !self.ice_knows_remote(remote) {
+                        self.transport.stats.dropped += 1;
+                        return;
+                    }
+                }
+                self.dtls_receive(local, remote, contents)
+            }
             PacketClass::Rtp => {
                 // SRTP/SRTCP: the media layer (not yet) unprotects these.
                 self.transport.stats.rtp_dropped += 1;
             }
-            PacketClass::Other => {
+            _ => {
                 self.transport.stats.dropped += 1;
-                tracing::debug!(
-                    len = datagram.contents.len(),
-                    "unclassified datagram dropped"
-                );
+                tracing::debug!(len = contents.len(), "unclassified datagram dropped");
             }
         }
-        self.drive();
     }
 
     /// Runs the timers that are due (ICE checks, DTLS retransmissions, SCTP timers).
@@ -343,26 +353,18 @@ impl PeerConnection {
                 self.transport.dtls_state = DtlsTransportState::Connecting;
                 let early = std::mem::take(&mut self.transport.early_dtls);
                 for (local, remote, data) in early {
-                    self.dtls_receive(Datagram {
-                        local,
-                        remote,
-                        contents: &data,
-                    });
+                    self.dtls_receive(local, remote, &data);
                 }
             }
             Err(e) => self.fail(Error::Dtls(e)),
         }
     }
 
-    fn dtls_receive(&mut self, d: Datagram<'_>) {
+    fn dtls_receive(&mut self, local: SocketAddr, remote: SocketAddr, contents: &[u8]) {
         let now = self.now;
         match &mut self.transport.dtls {
             Some(conn) => {
-                if self.transport.selected.is_none() {
-                    // Data before ICE reported a pair: the peer's checks succeeded first.
-                    self.transport.selected = Some((d.local, d.remote));
-                }
-                if let Err(e) = conn.handle_receive(now, d.contents) {
+                if let Err(e) = conn.handle_receive(now, contents) {
                     tracing::debug!(error = %e, "dtls input failed the connection");
                 }
             }
@@ -370,7 +372,7 @@ impl PeerConnection {
                 if self.transport.early_dtls.len() < MAX_EARLY_DTLS {
                     self.transport
                         .early_dtls
-                        .push((d.local, d.remote, d.contents.to_vec()));
+                        .push((local, remote, contents.to_vec()));
                 } else {
                     self.transport.stats.dropped += 1;
                 }
@@ -406,7 +408,12 @@ impl PeerConnection {
         while let Some(ev) = conn.poll_event() {
             progress = true;
             match ev {
-                oxrtc_dtls::Event::Connected { .. } => connected = true,
+                oxrtc_dtls::Event::Connected { srtp_profile } => {
+                    connected = true;
+                    if let Some(p) = srtp_profile {
+                        self.transport.srtp = srtp_contexts(conn, p);
+                    }
+                }
                 oxrtc_dtls::Event::ApplicationData(data) => app.push(data),
                 oxrtc_dtls::Event::Closed => {
                     self.transport.dtls_state = DtlsTransportState::Closed;
@@ -415,14 +422,16 @@ impl PeerConnection {
                 _ => {}
             }
         }
-        if let Some((src, dst)) = self.transport.selected {
+        let mut out = Vec::new();
+        if self.transport.selected.is_some() {
             while let Some(contents) = conn.poll_transmit() {
-                progress = true;
-                self.transport.transmits.push_back(Transmit {
-                    source: src,
-                    destination: dst,
-                    contents,
-                });
+                out.push(contents);
+            }
+        }
+        for contents in out {
+            progress = true;
+            if let Some(t) = self.ice_wrap(contents) {
+                self.transport.transmits.push_back(t);
             }
         }
         if connected {
@@ -648,22 +657,48 @@ impl PeerConnection {
                 }
             }
         }
+        let mut out = Vec::new();
         if let Some(d) = &mut self.transport.dtls {
             d.close();
-            if let Some((src, dst)) = self.transport.selected {
-                while let Some(contents) = d.poll_transmit() {
-                    self.transport.transmits.push_back(Transmit {
-                        source: src,
-                        destination: dst,
-                        contents,
-                    });
-                }
+            while let Some(contents) = d.poll_transmit() {
+                out.push(contents);
+            }
+        }
+        for contents in out {
+            if let Some(t) = self.ice_wrap(contents) {
+                self.transport.transmits.push_back(t);
             }
         }
         self.transport.dtls_state = DtlsTransportState::Closed;
         self.ice_close();
         self.transport.ice_state = IceConnectionState::Closed;
         self.transport.streams.clear();
+    }
+}
+
+/// SRTP contexts for both directions from the DTLS exporter (RFC 5764 §4.2).
+fn srtp_contexts(
+    conn: &oxrtc_dtls::Connection,
+    profile: oxrtc_dtls::SrtpProtectionProfile,
+) -> Option<oxrtc_srtp::ContextPair> {
+    let p = oxrtc_srtp::SrtpProfile::from_id(profile.id())?;
+    let material = conn
+        .export_keying_material("EXTRACTOR-dtls_srtp", None, p.keying_material_len())
+        .ok()?;
+    let is_client = conn.role() == oxrtc_dtls::Role::Client;
+    oxrtc_srtp::ContextPair::from_keying_material(
+        p,
+        &material,
+        is_client,
+        oxrtc_srtp::Policy::default(),
+    )
+    .ok()
+}
+
+impl PeerConnection {
+    /// The SRTP profile negotiated by DTLS (use_srtp, RFC 5764), once connected.
+    pub fn srtp_profile(&self) -> Option<oxrtc_srtp::SrtpProfile> {
+        self.transport.srtp.as_ref().map(|c| c.outbound.profile())
     }
 }
 
