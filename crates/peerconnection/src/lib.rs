@@ -18,9 +18,11 @@
 //! - Signaling objects with the browser's JSON shapes ([`RtcSessionDescription`],
 //!   [`IceCandidateInit`]); [`PerfectNegotiation`] for glare-free renegotiation;
 //!   [`PeerConnection::stats`] as W3C `RTCStats` objects.
+//! - A tokio runtime (module `runtime`, feature `tokio`, on by default): one task per
+//!   connection owns the core, its sockets and one timer; batched UDP I/O (GSO/GRO).
 //!
 //! Not done here yet: media on the transceivers (RTP/RTCP, tracks), ICE over TCP and
-//! TURN over TCP, resolution of mDNS candidates, the tokio runtime.
+//! TURN over TCP in the runtime, resolution of mDNS candidates.
 //!
 //! [`create_answer`]: PeerConnection::create_answer
 //! [`set_local_description`]: PeerConnection::set_local_description
@@ -36,8 +38,8 @@
 //! ([`handle_timeout`](PeerConnection::handle_timeout)), and after every input or command
 //! drains [`poll_transmit`](PeerConnection::poll_transmit) (datagrams to send) and
 //! [`poll_event`](PeerConnection::poll_event) until both are empty, then sleeps until the
-//! next datagram or [`poll_timeout`](PeerConnection::poll_timeout). A tokio runtime (feature
-//! `tokio`) will do exactly that with real sockets. Here two peers talk in memory:
+//! next datagram or [`poll_timeout`](PeerConnection::poll_timeout). The [`runtime`] module
+//! (feature `tokio`) does exactly that with real sockets. Here two peers talk in memory:
 //!
 //! ```
 //! use oxrtc::{Config, DataChannelInit, Datagram, Event, Message, PeerConnection};
@@ -116,6 +118,8 @@ mod ice;
 mod jsep;
 mod negotiation;
 mod peer_connection;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 mod signaling;
 mod stats;
 mod transceiver;

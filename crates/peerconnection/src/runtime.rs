@@ -1,0 +1,964 @@
+//! The tokio runtime (feature `tokio`): real UDP sockets, one timer and one task per peer
+//! connection around the sans-IO [`crate::PeerConnection`].
+//!
+//! - [`PeerConnection::new`] binds the sockets, spawns the connection's task and returns
+//!   the handle and its [`Events`] stream. The task owns the sans-IO core, the sockets and
+//!   the timer; handles talk to it over channels, so no lock is ever held across an await.
+//! - [`DataChannel`] handles have async [`send`](DataChannel::send) and
+//!   [`recv`](DataChannel::recv), the buffered amount, and a wait for it to fall.
+//! - Datagrams go out and come in batched through `quinn-udp` (sendmmsg/recvmmsg with
+//!   GSO/GRO on Linux), with the plain socket calls as fallback.
+//! - [`PeerConnection::close`] ends the task: every socket is closed, every handle's
+//!   calls return [`Error::Closed`]. Dropping the last [`PeerConnection`] clone does the
+//!   same (channel handles and the event stream do not keep a connection alive). Nothing
+//!   blocks on drop.
+
+use crate::config::Config;
+use crate::datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
+use crate::error::Error;
+use crate::event::{
+    Event as CoreEvent, IceConnectionState, IceGatheringState, PeerConnectionState,
+};
+use crate::peer_connection::{OfferOptions, PeerConnection as Core};
+use crate::signaling::{IceCandidateInit, RtcSessionDescription, SignalingState};
+use crate::stats::StatsReport;
+use crate::transceiver::TransceiverId;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSliceMut;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What the connection reports through [`Events`] (the W3C events of the connection;
+/// messages go to the [`DataChannel`] handles).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `signalingstatechange`.
+    SignalingStateChange(SignalingState),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceConnectionState),
+    /// `connectionstatechange`.
+    ConnectionStateChange(PeerConnectionState),
+    /// `icecandidate`; `None` is the end-of-candidates null candidate.
+    IceCandidate(Option<IceCandidateInit>),
+    /// `datachannel`: the remote opened a channel.
+    DataChannel(DataChannel),
+    /// `track` (media layer).
+    Track(TransceiverId),
+    /// The connection failed for this reason.
+    Failed(Error),
+}
+
+/// The event stream of a [`PeerConnection`].
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Events {
+    /// The next event; `None` once the connection's task ended (closed).
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is ready.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Driver) + Send>;
+
+enum Command {
+    Run(Job),
+    Send {
+        id: ChannelId,
+        data: Bytes,
+        is_text: bool,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
+/// A peer connection running on tokio (W3C `RTCPeerConnection`). Cheap to clone; every
+/// clone drives the same connection.
+#[derive(Clone, Debug)]
+pub struct PeerConnection {
+    cmd: mpsc::UnboundedSender<Command>,
+    local_addrs: Arc<Vec<SocketAddr>>,
+}
+
+impl PeerConnection {
+    /// Binds UDP sockets per `config` (interface filter, port range), resolves ICE server
+    /// host names, and spawns the connection's task on the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a bad configuration; [`Error::Io`] when no socket could
+    /// be bound.
+    pub async fn new(mut config: Config) -> Result<(PeerConnection, Events), Error> {
+        config.validate()?;
+        resolve_ice_servers(&mut config).await;
+        let addrs = local_addresses(&config);
+        let mut sockets = Vec::new();
+        for ip in addrs {
+            match bind(ip, config.udp_port_range) {
+                Ok(s) => sockets.push(s),
+                Err(e) => tracing::debug!(%ip, error = %e, "cannot bind"),
+            }
+        }
+        if sockets.is_empty() {
+            return Err(Error::Io("no local address could be bound".into()));
+        }
+        let mut core = Core::new(config, Instant::now())?;
+        let mut local = Vec::new();
+        for s in &sockets {
+            if core.add_local_socket(s.addr).is_ok() {
+                local.push(s.addr);
+            }
+        }
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            core,
+            sockets,
+            cmd_tx: cmd_tx.downgrade(),
+            events: ev_tx,
+            channels: HashMap::new(),
+            outgoing: VecDeque::new(),
+            closed: false,
+        };
+        tokio::spawn(driver.run(cmd_rx));
+        Ok((
+            PeerConnection {
+                cmd: cmd_tx,
+                local_addrs: Arc::new(local),
+            },
+            Events { rx: ev_rx },
+        ))
+    }
+
+    /// The local socket addresses (host candidates).
+    pub fn local_addresses(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |d: &mut Driver| {
+            let _ = tx.send(f(d));
+        });
+        self.cmd
+            .send(Command::Run(job))
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
+
+    /// W3C `createOffer`; see [`crate::PeerConnection::create_offer`].
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn create_offer(
+        &self,
+        options: OfferOptions,
+    ) -> Result<RtcSessionDescription, Error> {
+        self.with(move |d| d.core.create_offer(options)).await?
+    }
+
+    /// W3C `createAnswer`.
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn create_answer(&self) -> Result<RtcSessionDescription, Error> {
+        self.with(|d| d.core.create_answer()).await?
+    }
+
+    /// W3C `setLocalDescription` (`None`: the implicit form).
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn set_local_description(
+        &self,
+        desc: Option<RtcSessionDescription>,
+    ) -> Result<(), Error> {
+        self.with(move |d| d.core.set_local_description(desc))
+            .await?
+    }
+
+    /// W3C `setRemoteDescription`.
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn set_remote_description(&self, desc: RtcSessionDescription) -> Result<(), Error> {
+        self.with(move |d| d.core.set_remote_description(desc))
+            .await?
+    }
+
+    /// W3C `addIceCandidate` (`None`: end-of-candidates).
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn add_ice_candidate(
+        &self,
+        candidate: Option<IceCandidateInit>,
+    ) -> Result<(), Error> {
+        self.with(move |d| d.core.add_ice_candidate(candidate))
+            .await?
+    }
+
+    /// W3C `restartIce`.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once closed.
+    pub async fn restart_ice(&self) -> Result<(), Error> {
+        self.with(|d| d.core.restart_ice()).await?
+    }
+
+    /// W3C `localDescription` (with the candidates gathered so far).
+    pub async fn local_description(&self) -> Option<RtcSessionDescription> {
+        self.with(|d| d.core.local_description())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// W3C `remoteDescription`.
+    pub async fn remote_description(&self) -> Option<RtcSessionDescription> {
+        self.with(|d| d.core.remote_description())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// W3C `signalingState` (`Closed` once the task ended).
+    pub async fn signaling_state(&self) -> SignalingState {
+        self.with(|d| d.core.signaling_state())
+            .await
+            .unwrap_or(SignalingState::Closed)
+    }
+
+    /// W3C `connectionState`.
+    pub async fn connection_state(&self) -> PeerConnectionState {
+        self.with(|d| d.core.connection_state())
+            .await
+            .unwrap_or(PeerConnectionState::Closed)
+    }
+
+    /// W3C `iceGatheringState`.
+    pub async fn ice_gathering_state(&self) -> IceGatheringState {
+        self.with(|d| d.core.ice_gathering_state())
+            .await
+            .unwrap_or(IceGatheringState::Complete)
+    }
+
+    /// W3C `getStats()`, timestamps in milliseconds since the Unix epoch.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once closed.
+    pub async fn stats(&self) -> Result<StatsReport, Error> {
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        self.with(move |d| d.core.stats(ts)).await
+    }
+
+    /// W3C `createDataChannel`; the handle reports `open` when the association is up.
+    ///
+    /// # Errors
+    /// As the core's; [`Error::Closed`] once closed.
+    pub async fn create_data_channel(
+        &self,
+        label: &str,
+        init: DataChannelInit,
+    ) -> Result<DataChannel, Error> {
+        let label = label.to_owned();
+        self.with(move |d| {
+            let id = d.core.create_data_channel(&label, init)?;
+            let ch = d.channel_handle(id);
+            d.flush_core();
+            Ok(ch)
+        })
+        .await?
+    }
+
+    /// Runs `f` on the sans-IO core inside the connection's task (for anything this
+    /// handle does not wrap: transceivers, the remote max-message-size...).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once closed.
+    pub async fn with_core<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.with(move |d| {
+            let r = f(&mut d.core);
+            d.flush_core();
+            r
+        })
+        .await
+    }
+
+    /// W3C `close()`: DTLS close_notify and SCTP ABORT are sent, the task ends, every
+    /// socket is closed, every handle's calls fail with [`Error::Closed`]. Idempotent.
+    pub async fn close(&self) {
+        let _ = self.with(|d| d.close()).await;
+        // Returns once the task ended and dropped its sockets.
+        self.cmd.closed().await;
+    }
+
+    /// Whether the connection's task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.cmd.is_closed()
+    }
+}
+
+/// A data channel running on tokio (W3C `RTCDataChannel`).
+#[derive(Debug)]
+pub struct DataChannel {
+    sender: ChannelSender,
+    messages: mpsc::UnboundedReceiver<Message>,
+}
+
+/// The sending half of a [`DataChannel`]: cheap to clone, usable while another task
+/// receives.
+#[derive(Debug, Clone)]
+pub struct ChannelSender {
+    id: ChannelId,
+    label: Arc<str>,
+    cmd: mpsc::WeakUnboundedSender<Command>,
+    state: watch::Receiver<DataChannelState>,
+    buffered: watch::Receiver<usize>,
+}
+
+impl DataChannel {
+    /// The handle id.
+    pub fn id(&self) -> ChannelId {
+        self.sender.id
+    }
+
+    /// The label.
+    pub fn label(&self) -> &str {
+        &self.sender.label
+    }
+
+    /// A sending half for another task.
+    pub fn sender(&self) -> ChannelSender {
+        self.sender.clone()
+    }
+
+    /// The state (W3C `readyState`).
+    pub fn ready_state(&self) -> DataChannelState {
+        self.sender.ready_state()
+    }
+
+    /// Waits until the channel is open.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if it closed (or the connection did) instead.
+    pub async fn wait_open(&mut self) -> Result<(), Error> {
+        self.sender.wait_open().await
+    }
+
+    /// Bytes queued and not yet sent (W3C `bufferedAmount`), as of the task's last turn.
+    pub fn buffered_amount(&self) -> usize {
+        self.sender.buffered_amount()
+    }
+
+    /// Waits until the buffered amount is at or below `bytes` (flow control: the W3C
+    /// `bufferedamountlow` event with the threshold given here).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the channel or connection closed.
+    pub async fn wait_buffered_amount_below(&mut self, bytes: usize) -> Result<(), Error> {
+        self.sender.wait_buffered_amount_below(bytes).await
+    }
+
+    /// Sends a binary message.
+    ///
+    /// # Errors
+    /// As [`crate::Channel::send`]; [`Error::Closed`] once closed.
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.sender.send(data).await
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.sender.send_text(text).await
+    }
+
+    /// The next message; `None` once the channel is closed and drained.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.messages.recv().await
+    }
+
+    /// Closes the channel (W3C `close()`).
+    pub async fn close(&self) {
+        self.sender.close().await;
+    }
+}
+
+impl ChannelSender {
+    /// The state.
+    pub fn ready_state(&self) -> DataChannelState {
+        *self.state.borrow()
+    }
+
+    /// Bytes queued and not yet sent.
+    pub fn buffered_amount(&self) -> usize {
+        *self.buffered.borrow()
+    }
+
+    /// Waits until the channel is open.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if it closed instead.
+    pub async fn wait_open(&mut self) -> Result<(), Error> {
+        let s = self
+            .state
+            .wait_for(|s| *s != DataChannelState::Connecting)
+            .await
+            .map_err(|_| Error::Closed)?;
+        if *s == DataChannelState::Open {
+            Ok(())
+        } else {
+            Err(Error::Closed)
+        }
+    }
+
+    /// Waits until the buffered amount is at or below `bytes`.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] if the channel or connection closed.
+    pub async fn wait_buffered_amount_below(&mut self, bytes: usize) -> Result<(), Error> {
+        let r = self
+            .buffered
+            .wait_for(|b| *b <= bytes)
+            .await
+            .map(|_| ())
+            .map_err(|_| Error::Closed);
+        if *self.state.borrow() == DataChannelState::Closed {
+            return Err(Error::Closed);
+        }
+        r
+    }
+
+    /// Sends a binary message.
+    ///
+    /// # Errors
+    /// As [`crate::Channel::send`]; [`Error::Closed`] once closed.
+    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_message(data.into(), false).await
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.send_message(Bytes::copy_from_slice(text.as_bytes()), true)
+            .await
+    }
+
+    async fn send_message(&self, data: Bytes, is_text: bool) -> Result<(), Error> {
+        let cmd = self.cmd.upgrade().ok_or(Error::Closed)?;
+        let (reply, rx) = oneshot::channel();
+        cmd.send(Command::Send {
+            id: self.id,
+            data,
+            is_text,
+            reply,
+        })
+        .map_err(|_| Error::Closed)?;
+        drop(cmd);
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Closes the channel.
+    pub async fn close(&self) {
+        let Some(cmd) = self.cmd.upgrade() else {
+            return;
+        };
+        let id = self.id;
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |d: &mut Driver| {
+            if let Some(mut c) = d.core.channel(id) {
+                c.close();
+            }
+            d.flush_core();
+            let _ = tx.send(());
+        });
+        if cmd.send(Command::Run(job)).is_ok() {
+            drop(cmd);
+            let _ = rx.await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- the task
+
+struct Socket {
+    socket: UdpSocket,
+    state: quinn_udp::UdpSocketState,
+    addr: SocketAddr,
+}
+
+struct ChannelPipe {
+    messages: mpsc::UnboundedSender<Message>,
+    state: watch::Sender<DataChannelState>,
+    buffered: watch::Sender<usize>,
+}
+
+/// The connection's task: owns the core, the sockets and the timer.
+struct Driver {
+    core: Core,
+    sockets: Vec<Socket>,
+    /// A weak sender, handed to channel handles so they do not keep the task alive alone.
+    cmd_tx: mpsc::WeakUnboundedSender<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    channels: HashMap<ChannelId, ChannelPipe>,
+    /// Datagrams waiting for a writable socket.
+    outgoing: VecDeque<crate::Transmit>,
+    closed: bool,
+}
+
+/// Receive buffer per datagram slot: room for a GRO batch.
+const RECV_BUF: usize = 64 * 1024;
+
+impl Driver {
+    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+        let slots = quinn_udp::BATCH_SIZE.clamp(1, 32);
+        let mut bufs: Vec<Vec<u8>> = (0..slots).map(|_| vec![0u8; RECV_BUF]).collect();
+        let mut metas = vec![quinn_udp::RecvMeta::default(); slots];
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        self.flush_core();
+        while !self.closed {
+            self.send_pending();
+            let deadline = self.core.poll_timeout();
+            if let Some(t) = deadline {
+                timer.as_mut().reset(tokio::time::Instant::from_std(t));
+            }
+            let want_write = !self.outgoing.is_empty();
+            tokio::select! {
+                cmd = cmd_rx.recv() => match cmd {
+                    Some(c) => {
+                        self.command(c);
+                        // Take every queued command before touching the network.
+                        while let Ok(c) = cmd_rx.try_recv() {
+                            self.command(c);
+                        }
+                    }
+                    None => self.close(),
+                },
+                r = recv_any(&self.sockets, &mut bufs, &mut metas) => {
+                    if let Ok((i, n)) = r {
+                        self.received(i, n, &bufs, &metas);
+                        // Drain what else is ready without waiting.
+                        for _ in 0..16 {
+                            match try_recv_any(&self.sockets, &mut bufs, &mut metas) {
+                                Some((i, n)) => self.received(i, n, &bufs, &metas),
+                                None => break,
+                            }
+                        }
+                    }
+                }
+                _ = writable_any(&self.sockets), if want_write => {}
+                _ = &mut timer, if deadline.is_some() => {
+                    self.core.handle_timeout(Instant::now());
+                }
+            }
+            self.flush_core();
+        }
+        // Closed: the last datagrams (close_notify, ABORT) go out best effort.
+        self.send_pending();
+        drop(self.sockets);
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Run(job) => job(self),
+            Command::Send {
+                id,
+                data,
+                is_text,
+                reply,
+            } => {
+                let r = match self.core.channel(id) {
+                    Some(mut ch) if is_text => match std::str::from_utf8(&data) {
+                        Ok(t) => ch.send_text(t),
+                        Err(_) => Err(Error::InvalidArgument("text is not utf-8")),
+                    },
+                    Some(mut ch) => ch.send(data),
+                    None => Err(Error::UnknownHandle),
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn received(&mut self, sock: usize, n: usize, bufs: &[Vec<u8>], metas: &[quinn_udp::RecvMeta]) {
+        let Some(local) = self.sockets.get(sock).map(|s| s.addr) else {
+            return;
+        };
+        let now = Instant::now();
+        for (buf, meta) in bufs.iter().zip(metas).take(n) {
+            let data = buf.get(..meta.len).unwrap_or_default();
+            let stride = meta.stride.max(1);
+            for seg in data.chunks(stride) {
+                self.core
+                    .handle_receive(now, crate::Datagram::udp(local, meta.addr, seg));
+            }
+        }
+    }
+
+    /// Moves the core's outputs: datagrams to the send queue, events to the stream and
+    /// the channel handles.
+    fn flush_core(&mut self) {
+        while let Some(t) = self.core.poll_transmit() {
+            self.outgoing.push_back(t);
+        }
+        while let Some(e) = self.core.poll_event() {
+            self.dispatch(e);
+        }
+        for (id, pipe) in &self.channels {
+            let b = self.core.channel(*id).map_or(0, |c| c.buffered_amount());
+            if *pipe.buffered.borrow() != b {
+                let _ = pipe.buffered.send(b);
+            }
+        }
+        self.send_pending();
+    }
+
+    fn channel_handle(&mut self, id: ChannelId) -> DataChannel {
+        let (mtx, mrx) = mpsc::unbounded_channel();
+        let state = self
+            .core
+            .channel(id)
+            .map_or(DataChannelState::Closed, |c| c.ready_state());
+        let label: Arc<str> = self
+            .core
+            .channel(id)
+            .map_or_else(String::new, |c| c.label().to_owned())
+            .into();
+        let (stx, srx) = watch::channel(state);
+        let (btx, brx) = watch::channel(0usize);
+        self.channels.insert(
+            id,
+            ChannelPipe {
+                messages: mtx,
+                state: stx,
+                buffered: btx,
+            },
+        );
+        DataChannel {
+            sender: ChannelSender {
+                id,
+                label,
+                cmd: self.cmd_tx.clone(),
+                state: srx,
+                buffered: brx,
+            },
+            messages: mrx,
+        }
+    }
+
+    fn dispatch(&mut self, e: CoreEvent) {
+        let ev = match e {
+            CoreEvent::NegotiationNeeded => Event::NegotiationNeeded,
+            CoreEvent::SignalingStateChange(s) => Event::SignalingStateChange(s),
+            CoreEvent::IceGatheringStateChange(s) => Event::IceGatheringStateChange(s),
+            CoreEvent::IceConnectionStateChange(s) => Event::IceConnectionStateChange(s),
+            CoreEvent::ConnectionStateChange(s) => Event::ConnectionStateChange(s),
+            CoreEvent::IceCandidate(c) => Event::IceCandidate(c),
+            CoreEvent::Track(t) => Event::Track(t),
+            CoreEvent::Failed(e) => Event::Failed(e),
+            CoreEvent::DataChannel(id) => Event::DataChannel(self.channel_handle(id)),
+            CoreEvent::ChannelOpen(id) => {
+                if let Some(p) = self.channels.get(&id) {
+                    let _ = p.state.send(DataChannelState::Open);
+                }
+                return;
+            }
+            CoreEvent::ChannelMessage { id, message } => {
+                if let Some(p) = self.channels.get(&id) {
+                    let _ = p.messages.send(message);
+                }
+                return;
+            }
+            CoreEvent::ChannelClosed(id) => {
+                if let Some(p) = self.channels.remove(&id) {
+                    let _ = p.state.send(DataChannelState::Closed);
+                }
+                return;
+            }
+            _ => return,
+        };
+        let _ = self.events.send(ev);
+    }
+
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.core.close();
+        while let Some(t) = self.core.poll_transmit() {
+            self.outgoing.push_back(t);
+        }
+        for (_, p) in self.channels.drain() {
+            let _ = p.state.send(DataChannelState::Closed);
+        }
+        self.closed = true;
+    }
+
+    /// Sends queued datagrams, batching runs of equal-sized datagrams to one destination
+    /// into one GSO send; stops at the first socket that would block.
+    fn send_pending(&mut self) {
+        while let Some(first) = self.outgoing.front() {
+            let (src, dst, size) = (first.source, first.destination, first.contents.len());
+            let Some(sock) = self.sockets.iter().find(|s| s.addr == src) else {
+                self.outgoing.pop_front();
+                continue;
+            };
+            let max_segments = sock.state.max_gso_segments().clamp(1, 64);
+            // Gather a run: same route, same size (the last one may be shorter).
+            let mut n = 1;
+            let mut total = size;
+            if max_segments > 1 {
+                while n < max_segments && total + size <= 65000 {
+                    match self.outgoing.get(n) {
+                        Some(t)
+                            if t.source == src
+                                && t.destination == dst
+                                && t.contents.len() <= size
+                                && !t.contents.is_empty() =>
+                        {
+                            total += t.contents.len();
+                            n += 1;
+                            if t.contents.len() < size {
+                                break;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            let result = if n == 1 {
+                let contents = &first.contents;
+                let tx = quinn_udp::Transmit {
+                    destination: dst,
+                    ecn: None,
+                    contents,
+                    segment_size: None,
+                    src_ip: None,
+                };
+                sock.socket.try_io(Interest::WRITABLE, || {
+                    sock.state.try_send((&sock.socket).into(), &tx)
+                })
+            } else {
+                let mut buf = Vec::with_capacity(total);
+                for t in self.outgoing.iter().take(n) {
+                    buf.extend_from_slice(&t.contents);
+                }
+                let tx = quinn_udp::Transmit {
+                    destination: dst,
+                    ecn: None,
+                    contents: &buf,
+                    segment_size: Some(size),
+                    src_ip: None,
+                };
+                sock.socket.try_io(Interest::WRITABLE, || {
+                    sock.state.try_send((&sock.socket).into(), &tx)
+                })
+            };
+            match result {
+                Ok(()) => {
+                    self.outgoing.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // A route or size error: drop these datagrams (UDP is lossy anyway).
+                    tracing::debug!(error = %e, %dst, "udp send failed");
+                    self.outgoing.drain(..n);
+                }
+            }
+        }
+    }
+}
+
+fn try_recv_any(
+    sockets: &[Socket],
+    bufs: &mut [Vec<u8>],
+    metas: &mut [quinn_udp::RecvMeta],
+) -> Option<(usize, usize)> {
+    for (i, s) in sockets.iter().enumerate() {
+        let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        match s.socket.try_io(Interest::READABLE, || {
+            s.state.recv((&s.socket).into(), &mut slices, metas)
+        }) {
+            Ok(n) if n > 0 => return Some((i, n)),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Waits until one socket has datagrams and reads a batch: (socket index, slots filled).
+async fn recv_any(
+    sockets: &[Socket],
+    bufs: &mut [Vec<u8>],
+    metas: &mut [quinn_udp::RecvMeta],
+) -> std::io::Result<(usize, usize)> {
+    std::future::poll_fn(|cx: &mut Context<'_>| {
+        for (i, s) in sockets.iter().enumerate() {
+            loop {
+                match s.socket.poll_recv_ready(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {}
+                }
+                let mut slices: Vec<IoSliceMut<'_>> =
+                    bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                match s.socket.try_io(Interest::READABLE, || {
+                    s.state.recv((&s.socket).into(), &mut slices, metas)
+                }) {
+                    Ok(n) => return Poll::Ready(Ok((i, n))),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    // ICMP errors (port unreachable) surface here: skip them.
+                    Err(_) => continue,
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+async fn writable_any(sockets: &[Socket]) {
+    std::future::poll_fn(|cx: &mut Context<'_>| {
+        for s in sockets {
+            if s.socket.poll_send_ready(cx).is_ready() {
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------- setup helpers
+
+/// The addresses to bind, per the interface filter: loopback, the default route's
+/// address (found by routing a UDP socket without sending), and the extra addresses.
+fn local_addresses(config: &Config) -> Vec<IpAddr> {
+    let f = &config.interface_filter;
+    let mut out: Vec<IpAddr> = Vec::new();
+    if f.default_route {
+        for probe in [
+            SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 9)),
+            SocketAddr::from((Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 9)),
+        ] {
+            if probe.is_ipv6() && !f.ipv6 {
+                continue;
+            }
+            let bind: SocketAddr = if probe.is_ipv4() {
+                (Ipv4Addr::UNSPECIFIED, 0).into()
+            } else {
+                (Ipv6Addr::UNSPECIFIED, 0).into()
+            };
+            if let Ok(s) = std::net::UdpSocket::bind(bind) {
+                if s.connect(probe).is_ok() {
+                    if let Ok(a) = s.local_addr() {
+                        if f.allows(a.ip()) && !out.contains(&a.ip()) {
+                            out.push(a.ip());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if f.loopback {
+        out.push(Ipv4Addr::LOCALHOST.into());
+        if f.ipv6 {
+            out.push(Ipv6Addr::LOCALHOST.into());
+        }
+    }
+    for a in &f.addresses {
+        if !out.contains(a) {
+            out.push(*a);
+        }
+    }
+    out
+}
+
+fn bind(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<Socket> {
+    let ports: Vec<u16> = match range {
+        Some((lo, hi)) => (lo..=hi).collect(),
+        None => vec![0],
+    };
+    let mut last = std::io::Error::other("empty port range");
+    for port in ports {
+        let std_sock = match std::net::UdpSocket::bind((ip, port)) {
+            Ok(s) => s,
+            Err(e) => {
+                last = e;
+                continue;
+            }
+        };
+        std_sock.set_nonblocking(true)?;
+        let state = quinn_udp::UdpSocketState::new((&std_sock).into())?;
+        // Room for bursts: a 64 KiB message is ~55 datagrams.
+        let _ = state.set_recv_buffer_size((&std_sock).into(), 4 << 20);
+        let _ = state.set_send_buffer_size((&std_sock).into(), 4 << 20);
+        let socket = UdpSocket::from_std(std_sock)?;
+        let addr = socket.local_addr()?;
+        return Ok(Socket {
+            socket,
+            state,
+            addr,
+        });
+    }
+    Err(last)
+}
+
+/// Replaces ICE server host names by an address (the sans-IO core resolves nothing).
+async fn resolve_ice_servers(config: &mut Config) {
+    for server in &mut config.ice_servers {
+        for url in &mut server.urls {
+            let Ok(parsed) = url.parse::<crate::config::IceServerUrl>() else {
+                continue;
+            };
+            if parsed.host.parse::<IpAddr>().is_ok() {
+                continue;
+            }
+            let found: Option<SocketAddr> =
+                match tokio::net::lookup_host((parsed.host.clone(), parsed.port)).await {
+                    Ok(mut addrs) => addrs.find(SocketAddr::is_ipv4),
+                    Err(e) => {
+                        tracing::debug!(%url, error = %e, "ice server name not resolved");
+                        None
+                    }
+                };
+            if let Some(a) = found {
+                let resolved = crate::config::IceServerUrl {
+                    host: a.ip().to_string(),
+                    ..parsed
+                };
+                *url = resolved.to_string();
+            }
+        }
+    }
+}
