@@ -828,11 +828,16 @@ impl Agent {
     }
 
     /// Wraps application data (DTLS, SRTP) for the pair in use: a datagram to the peer,
-    /// or through the TURN server (ChannelData or a Send indication) for a relayed pair.
+    /// or, for a relayed pair, a message for the TURN server (ChannelData once a channel
+    /// is bound, a Send indication before).
+    ///
+    /// Returns the datagram to send now. `None` only on a relayed pair whose permission is
+    /// being (re)installed: the data then waits in the agent and comes out of
+    /// [`poll_transmit`](Self::poll_transmit) with the permission; drain it after this call.
     ///
     /// # Errors
     /// [`Error::NoSelectedPair`] when no pair works; [`Error::Closed`].
-    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Transmit, Error> {
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Option<Transmit>, Error> {
         let now = self.advance(now);
         if self.state == ConnectionState::Closed {
             return Err(Error::Closed);
@@ -851,19 +856,21 @@ impl Agent {
             }
         };
         match via {
-            Via::Socket { transport, source } => Ok(Transmit {
+            Via::Socket { transport, source } => Ok(Some(Transmit {
                 transport,
                 source,
                 destination: dest,
                 contents: data.to_vec(),
-            }),
+            })),
             Via::Relay(id) => {
                 let relay = self
                     .relays
                     .iter_mut()
                     .find(|r| r.id() == id)
                     .ok_or(Error::NoSelectedPair)?;
-                relay.send_to(now, dest, data).ok_or(Error::NoSelectedPair)
+                let t = relay.send_to(now, dest, data);
+                self.drain_relays(now);
+                Ok(t)
             }
         }
     }
@@ -1450,9 +1457,6 @@ impl Agent {
                     for l in gone {
                         self.remove_local(l);
                     }
-                }
-                RelayOutput::Data { peer, data } => {
-                    tracing::trace!(%peer, len = data.len(), "relay data outside handle_receive");
                 }
             }
         }
@@ -2935,6 +2939,7 @@ impl Agent {
         if self.state == ConnectionState::Closed {
             return;
         }
+        self.drain_relays(now);
         self.nominate(now);
         if self.has_check_work() && self.next_check <= now && self.pace(now) {
             self.next_check = now + self.config.ta;
@@ -2953,6 +2958,17 @@ impl Agent {
         if info != self.reported {
             self.reported = info.clone();
             if let Some(info) = info {
+                if let (Some(rp), Some(peer)) = (&info.relay, info.remote.socket_addr()) {
+                    let relayed = rp.relayed;
+                    if let Some(r) = self
+                        .relays
+                        .iter_mut()
+                        .find(|r| r.relayed() == Some(relayed))
+                    {
+                        r.bind_channel(now, peer);
+                    }
+                    self.drain_relays(now);
+                }
                 self.emit(IceEvent::SelectedPairChange(Box::new(info)));
             }
         }

@@ -123,6 +123,7 @@ fn same_lan_uses_host_candidates() {
     sim.endpoint_mut(b).agent.gather(start);
     let mut sc = Scenario {
         sim,
+        turn: None,
         start,
         a,
         b,

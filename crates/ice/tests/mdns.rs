@@ -75,6 +75,7 @@ fn run(resolve: bool) -> Scenario {
     assert_eq!(asked.len(), 1, "one lookup per name");
     Scenario {
         sim,
+        turn: None,
         start,
         a,
         b,

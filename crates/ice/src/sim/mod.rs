@@ -13,8 +13,10 @@
 
 mod network;
 mod peer;
+mod turn;
 
 pub use network::{
     Delivery, HostId, LinkConfig, NatId, NatType, Network, NetworkStats, RealmId, ServerCore,
 };
 pub use peer::{Endpoint, IcePeer, Simulation};
+pub use turn::TurnRelay;

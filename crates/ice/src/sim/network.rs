@@ -11,7 +11,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::candidate::Protocol;
-use crate::io::Transmit;
+use crate::io::{Datagram, Transmit};
 
 /// A network: the Internet ([`RealmId::INTERNET`]) or a private network behind a NAT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,20 +265,13 @@ impl Ord for InFlight {
 
 /// A server hosted by the network itself: it answers datagrams addressed to it without an
 /// endpoint in the [`Simulation`](super::Simulation). Implement it to plug in other servers
-/// (oxrtc-turn's server core is one).
+/// ([`TurnRelay`](super::TurnRelay), oxrtc-turn's server core, is one).
 pub trait ServerCore {
-    /// A datagram for the server; push replies to `out` as `(source, destination, bytes)`.
-    fn handle(
-        &mut self,
-        now: Instant,
-        transport: Protocol,
-        local: SocketAddr,
-        remote: SocketAddr,
-        contents: &[u8],
-        out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
-    );
+    /// A datagram for the server (any port of its addresses); push what it sends to `out`
+    /// (the source must be one of its addresses).
+    fn handle(&mut self, now: Instant, datagram: Datagram<'_>, out: &mut Vec<Transmit>);
     /// Timers: push datagrams to `out` the same way.
-    fn handle_timeout(&mut self, now: Instant, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>) {
+    fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Transmit>) {
         let _ = (now, out);
     }
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
@@ -324,7 +317,7 @@ pub struct Network {
     seq: u64,
     next_ip: Vec<u32>,
     stun: Vec<(SocketAddr, BindingServer)>,
-    servers: Vec<(Vec<SocketAddr>, Box<dyn ServerCore>)>,
+    servers: Vec<Box<dyn ServerCore>>,
     stats: NetworkStats,
 }
 
@@ -473,28 +466,36 @@ impl Network {
         addr
     }
 
-    /// Hosts a server core in `realm` on a new address (returned) plus, for a relay,
-    /// `extra_ips` more addresses it owns (relayed addresses). Datagrams to any of them go
-    /// to `core`.
-    pub fn add_server(
-        &mut self,
-        realm: RealmId,
-        extra_ips: usize,
-        core: Box<dyn ServerCore>,
-    ) -> Vec<IpAddr> {
+    /// A fresh address in `realm`, for a server built before [`add_server`](Self::add_server)
+    /// is called with it.
+    pub fn new_address(&mut self, realm: RealmId) -> IpAddr {
+        self.allocate_ip(realm)
+    }
+
+    /// Hosts a server core in `realm` on `ips` (from [`new_address`](Self::new_address)):
+    /// datagrams to any port of them go to `core`.
+    pub fn add_server(&mut self, realm: RealmId, ips: &[IpAddr], core: Box<dyn ServerCore>) {
         let index = self.servers.len();
-        let mut ips = Vec::new();
-        for _ in 0..=extra_ips {
-            let ip = self.allocate_ip(realm);
+        for ip in ips {
             self.interfaces.push(Interface {
-                ip,
+                ip: *ip,
                 realm,
                 owner: Owner::Server(index),
             });
-            ips.push(ip);
         }
-        self.servers.push((Vec::new(), core));
-        ips
+        self.servers.push(core);
+    }
+
+    /// A TURN server (oxrtc-turn's core, [`TurnRelay`](super::TurnRelay)) on the Internet
+    /// with these users; returns its address (port 3478). Relayed addresses are ports of
+    /// the same IP.
+    pub fn add_turn_server(&mut self, users: &[(&str, &str)]) -> SocketAddr {
+        let ip = self.allocate_ip(RealmId::INTERNET);
+        let addr = SocketAddr::new(ip, 3478);
+        let seed = self.rng.next_u64();
+        let relay = super::TurnRelay::new(addr, users, self.now, seed);
+        self.add_server(RealmId::INTERNET, &[ip], Box::new(relay));
+        addr
     }
 
     fn allocate_ip(&mut self, realm: RealmId) -> IpAddr {
@@ -643,11 +644,7 @@ impl Network {
     /// When the next packet arrives or a server timer fires.
     pub fn next_event(&self) -> Option<Instant> {
         let packet = self.queue.peek().map(|Reverse(p)| p.at);
-        let servers = self
-            .servers
-            .iter()
-            .filter_map(|(_, s)| s.poll_timeout())
-            .min();
+        let servers = self.servers.iter().filter_map(|s| s.poll_timeout()).min();
         match (packet, servers) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -662,16 +659,22 @@ impl Network {
         }
         let mut out = Vec::new();
         let mut replies = Vec::new();
-        for (_, s) in &mut self.servers {
+        for (i, s) in self.servers.iter_mut().enumerate() {
             if s.poll_timeout().is_some_and(|t| t <= self.now) {
                 let mut r = Vec::new();
                 s.handle_timeout(self.now, &mut r);
-                replies.push(r);
+                replies.push((i, r));
             }
         }
-        for (i, r) in replies.into_iter().enumerate() {
-            for (src, dst, bytes) in r {
-                self.send_from(Owner::Server(i), Protocol::Udp, src, dst, bytes);
+        for (i, r) in replies {
+            for t in r {
+                self.send_from(
+                    Owner::Server(i),
+                    t.transport,
+                    t.source,
+                    t.destination,
+                    t.contents,
+                );
             }
         }
         while self.queue.peek().is_some_and(|Reverse(p)| p.at <= self.now) {
@@ -730,11 +733,23 @@ impl Network {
                     }
                     Owner::Server(i) => {
                         let mut replies = Vec::new();
-                        if let Some((_, s)) = self.servers.get_mut(i) {
-                            s.handle(self.now, p.protocol, dst, p.src, &p.contents, &mut replies);
+                        if let Some(s) = self.servers.get_mut(i) {
+                            let d = Datagram {
+                                transport: p.protocol,
+                                local: dst,
+                                remote: p.src,
+                                contents: &p.contents,
+                            };
+                            s.handle(self.now, d, &mut replies);
                         }
-                        for (src, to, bytes) in replies {
-                            self.send_from(Owner::Server(i), p.protocol, src, to, bytes);
+                        for t in replies {
+                            self.send_from(
+                                Owner::Server(i),
+                                t.transport,
+                                t.source,
+                                t.destination,
+                                t.contents,
+                            );
                         }
                     }
                 }

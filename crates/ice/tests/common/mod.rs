@@ -18,6 +18,8 @@ pub enum Place {
 
 pub struct Scenario {
     pub sim: Sim,
+    /// The TURN server, when the scenario has one.
+    pub turn: Option<SocketAddr>,
     pub start: Instant,
     pub a: usize,
     pub b: usize,
@@ -91,6 +93,61 @@ pub fn scenario_with(
     sim.endpoint_mut(ib).agent.gather(start);
     Scenario {
         sim,
+        turn: None,
+        start,
+        a: ia,
+        b: ib,
+        a_ip,
+        b_ip,
+        stun,
+    }
+}
+
+/// As [`scenario_with`], with a TURN server (user `alice`, password `secret`) on the
+/// Internet; `turn_url` makes the agents' URL from its address (e.g. to pick TCP).
+pub fn relay_scenario(
+    seed: u64,
+    a: Place,
+    b: Place,
+    turn_url: impl Fn(SocketAddr) -> String,
+    tweak_a: impl Fn(&mut AgentConfig),
+    tweak_b: impl Fn(&mut AgentConfig),
+) -> Scenario {
+    let start = Instant::now();
+    let mut net = Network::new(seed, start);
+    let stun = net.add_stun_server();
+    let turn = net.add_turn_server(&[("alice", "secret")]);
+    let (ha, a_ip) = host_in(&mut net, a);
+    let (hb, b_ip) = host_in(&mut net, b);
+    let mut sim = Simulation::new(net);
+    let servers = vec![
+        IceServer::stun(format!("stun:{stun}")),
+        IceServer::turn(turn_url(turn), "alice", "secret"),
+    ];
+    let mut ca = AgentConfig {
+        controlling: true,
+        ice_servers: servers.clone(),
+        ..AgentConfig::default()
+    };
+    let mut cb = AgentConfig {
+        controlling: false,
+        ice_servers: servers,
+        ..AgentConfig::default()
+    };
+    tweak_a(&mut ca);
+    tweak_b(&mut cb);
+    let ia = sim.add(ha, IcePeer::new(ca, start, seed * 2 + 1));
+    let ib = sim.add(hb, IcePeer::new(cb, start, seed * 2 + 2));
+    sim.endpoint_mut(ia)
+        .add_socket(start, LocalSocket::udp(SocketAddr::new(a_ip, 5000)));
+    sim.endpoint_mut(ib)
+        .add_socket(start, LocalSocket::udp(SocketAddr::new(b_ip, 6000)));
+    IcePeer::exchange_credentials(&mut sim, ia, ib);
+    sim.endpoint_mut(ia).agent.gather(start);
+    sim.endpoint_mut(ib).agent.gather(start);
+    Scenario {
+        sim,
+        turn: Some(turn),
         start,
         a: ia,
         b: ib,
