@@ -153,10 +153,7 @@ impl Transport {
         if self.ice_state == I::Disconnected {
             return PeerConnectionState::Disconnected;
         }
-        let ice_up = matches!(self.ice_state, I::Connected | I::Completed);
-        if ice_up && self.dtls_state == DtlsTransportState::Connected {
-            return PeerConnectionState::Connected;
-        }
+        // W3C RTCPeerConnectionState, in the spec's order.
         if matches!(self.ice_state, I::New | I::Closed)
             && matches!(
                 self.dtls_state,
@@ -164,6 +161,14 @@ impl Transport {
             )
         {
             return PeerConnectionState::New;
+        }
+        if matches!(self.ice_state, I::Connected | I::Completed | I::Closed)
+            && matches!(
+                self.dtls_state,
+                DtlsTransportState::Connected | DtlsTransportState::Closed
+            )
+        {
+            return PeerConnectionState::Connected;
         }
         PeerConnectionState::Connecting
     }
@@ -612,7 +617,12 @@ impl PeerConnection {
                     }
                     self.events.push_back(Event::ChannelClosed(cid));
                 }
-                if !matches!(reason, oxrtc_sctp::CloseReason::Shutdown) {
+                // The peer closing (SHUTDOWN, ABORT) ends the channels; a lost or broken
+                // association fails the connection.
+                if matches!(
+                    reason,
+                    oxrtc_sctp::CloseReason::Lost | oxrtc_sctp::CloseReason::ProtocolViolation(_)
+                ) {
                     self.fail(Error::Sctp(format!("association ended: {reason:?}")));
                 }
             }
@@ -705,6 +715,32 @@ impl PeerConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aggregate_state_follows_w3c() {
+        use DtlsTransportState as D;
+        use IceConnectionState as I;
+        use PeerConnectionState as P;
+        let mut t = Transport::new();
+        let cases = [
+            (I::New, D::New, P::New),
+            (I::Checking, D::New, P::Connecting),
+            (I::Connected, D::New, P::Connecting),
+            (I::Connected, D::Connecting, P::Connecting),
+            (I::Connected, D::Connected, P::Connected),
+            (I::Completed, D::Connected, P::Connected),
+            (I::Connected, D::Closed, P::Connected),
+            (I::Disconnected, D::Connected, P::Disconnected),
+            (I::Failed, D::Connected, P::Failed),
+            (I::Connected, D::Failed, P::Failed),
+            (I::Closed, D::Closed, P::New),
+        ];
+        for (ice, dtls, want) in cases {
+            t.ice_state = ice;
+            t.dtls_state = dtls;
+            assert_eq!(t.connection_state(), want, "{ice:?} {dtls:?}");
+        }
+    }
 
     #[test]
     fn rfc7983_demux() {

@@ -428,8 +428,20 @@ fn closing_one_peer_closes_the_other_side_channels() {
             .events
             .contains(&Event::ChannelClosed(remote))
     }));
-    // The closed side answers nothing and schedules nothing.
+    // The closed side answers nothing and schedules nothing; the other side is not
+    // "failed" because its peer left (DTLS close_notify, SCTP ABORT).
     assert!(s.sim.endpoint(a).pc.poll_timeout().is_none());
+    assert_eq!(s.sim.endpoint(b).state(), PeerConnectionState::Connected);
+    assert!(!s
+        .sim
+        .endpoint(b)
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Failed(_))));
+    assert_eq!(
+        s.sim.endpoint(b).pc.dtls_state(),
+        oxrtc::DtlsTransportState::Closed
+    );
 }
 
 #[test]
