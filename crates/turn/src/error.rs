@@ -93,6 +93,17 @@ pub enum Error {
     Tls(String),
 }
 
+impl Error {
+    /// The error code when this is an error response from the server (for example to
+    /// report it as an ICE candidate error); `None` otherwise.
+    pub fn response_code(&self) -> Option<u16> {
+        match self {
+            Error::Response(r) => Some(r.code()),
+            _ => None,
+        }
+    }
+}
+
 impl From<ResponseError> for Error {
     fn from(value: ResponseError) -> Self {
         Error::Response(value)
@@ -269,6 +280,11 @@ mod tests {
             assert!(!matches!(e, ResponseError::Other { .. }), "{code}");
             assert_eq!(e.error_code().code, code);
         }
+        assert_eq!(
+            Error::Response(ResponseError::StaleNonce).response_code(),
+            Some(438)
+        );
+        assert_eq!(Error::Timeout.response_code(), None);
         let other = ResponseError::from_code(599, "Odd");
         assert_eq!(
             other,
