@@ -10,6 +10,9 @@ use std::process::Command;
 const DEBIAN: &[(&str, &str)] = &[
     ("turnserver", "coturn"),
     ("turnutils_stunclient", "coturn"),
+    // oxrtc-turn: the load generator and echo peer of its interop tests
+    ("turnutils_uclient", "coturn"),
+    ("turnutils_peer", "coturn"),
     ("openssl", "openssl"),
     // the interop matrix (xtask/src/interop.rs): Chromium driven over the DevTools protocol
     // by a Node script, each row in a loopback-only network namespace
