@@ -831,13 +831,14 @@ impl Agent {
     /// or, for a relayed pair, a message for the TURN server (ChannelData once a channel
     /// is bound, a Send indication before).
     ///
-    /// Returns the datagram to send now. `None` only on a relayed pair whose permission is
-    /// being (re)installed: the data then waits in the agent and comes out of
-    /// [`poll_transmit`](Self::poll_transmit) with the permission; drain it after this call.
+    /// Returns the datagram to send now.
     ///
     /// # Errors
-    /// [`Error::NoSelectedPair`] when no pair works; [`Error::Closed`].
-    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Option<Transmit>, Error> {
+    /// [`Error::NoSelectedPair`] when no pair works; [`Error::Closed`];
+    /// [`Error::Queued`], not a failure, only on a relayed pair whose TURN permission is
+    /// being (re)installed: the data waits in the agent and leaves through
+    /// [`poll_transmit`](Self::poll_transmit) once the permission is there.
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Transmit, Error> {
         let now = self.advance(now);
         if self.state == ConnectionState::Closed {
             return Err(Error::Closed);
@@ -856,12 +857,12 @@ impl Agent {
             }
         };
         match via {
-            Via::Socket { transport, source } => Ok(Some(Transmit {
+            Via::Socket { transport, source } => Ok(Transmit {
                 transport,
                 source,
                 destination: dest,
                 contents: data.to_vec(),
-            })),
+            }),
             Via::Relay(id) => {
                 let relay = self
                     .relays
@@ -870,7 +871,7 @@ impl Agent {
                     .ok_or(Error::NoSelectedPair)?;
                 let t = relay.send_to(now, dest, data);
                 self.drain_relays(now);
-                Ok(t)
+                t.ok_or(Error::Queued)
             }
         }
     }
@@ -1024,6 +1025,24 @@ impl Agent {
             ahead(d);
         }
         t.map(|t| t.max(self.now))
+    }
+
+    /// What each deadline is, for the fuzz harness's busy-loop report.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn debug_deadlines(&self) -> String {
+        let since = |t: Instant| t.saturating_duration_since(self.now);
+        format!(
+            "now+: check_work={} next_check={:?} txs={:?} relays={:?} lookups={:?} path={:?} pairs={:?} nomination={:?} state={:?}",
+            self.has_check_work(),
+            since(self.next_check),
+            self.txs.values().map(|t| (t.t.poll_timeout().map(since), t.purpose)).collect::<Vec<_>>(),
+            self.relays.iter().map(|r| r.poll_timeout().map(since)).collect::<Vec<_>>(),
+            self.pending_remote.iter().map(|p| since(p.deadline)).collect::<Vec<_>>(),
+            self.sending_path(),
+            self.pairs.iter().map(|p| (p.id, p.state, p.valid, p.consent_next.map(since), p.last_success.map(since), p.probe_sent.map(since))).collect::<Vec<_>>(),
+            self.nomination_deadline().map(since),
+            self.state,
+        )
     }
 
     // =====================================================================================
@@ -2529,6 +2548,10 @@ impl Agent {
         d: Datagram<'_>,
         relay: Option<u32>,
     ) -> Result<(), Error> {
+        // RFC 7983: STUN starts with 0-3.
+        if d.contents.first().is_none_or(|b| *b > 3) {
+            return Err(Error::NotStun);
+        }
         let msg = match Message::new_checked(d.contents) {
             Ok(m) => m,
             Err(oxrtc_stun::Error::NotStun) => return Err(Error::NotStun),
@@ -2639,7 +2662,6 @@ impl Agent {
             );
             return Ok(());
         }
-        self.stats.checks_received += 1;
         let mut priority = None;
         let mut use_candidate = false;
         let mut remote_controlling = None;
@@ -2708,6 +2730,7 @@ impl Agent {
             self.respond_error(now, via, d.remote, msg, ErrorCode::BAD_REQUEST, None, None);
             return Ok(());
         };
+        self.stats.checks_received += 1;
         self.respond_success(now, via, d.remote, msg, &key);
 
         // Which local candidate it arrived on.
@@ -3001,6 +3024,10 @@ impl Agent {
             self.state = state;
             self.emit(IceEvent::ConnectionStateChange(state));
         }
+        // Checks the state change triggered go out now, not at a stale pacing slot.
+        if self.has_check_work() && self.next_check <= now && self.pace(now) {
+            self.next_check = now + self.config.ta;
+        }
     }
 
     fn compute_state(&self, now: Instant) -> ConnectionState {
@@ -3050,5 +3077,511 @@ impl Agent {
             return ConnectionState::New;
         }
         ConnectionState::Checking
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxrtc_stun::Attribute;
+
+    const LOCAL: &str = "192.0.2.1:5000";
+    const PEER: &str = "198.51.100.7:6000";
+    const PEER_PWD: &str = "peerpasswordpeerpassword";
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    /// A controlled agent with one host socket, the peer's credentials, gathering started.
+    fn agent(controlling: bool) -> (Agent, Instant) {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let config = AgentConfig {
+            controlling,
+            tie_breaker: Some(100),
+            local_credentials: Some(
+                Credentials::new("loca", "localpasswordlocalpassword").unwrap(),
+            ),
+            ..AgentConfig::default()
+        };
+        let mut a = Agent::new(config, now, &mut rng);
+        a.add_host_socket(now, addr(LOCAL)).unwrap();
+        a.set_remote_credentials(now, "peer", PEER_PWD).unwrap();
+        a.gather(now);
+        while a.poll_event().is_some() {}
+        (a, now)
+    }
+
+    /// A check from the peer, signed with `pwd`.
+    fn check(
+        id: u8,
+        username: &str,
+        pwd: &str,
+        extra: impl Fn(&mut MessageBuilder<'_>),
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::new(
+            &mut out,
+            Class::Request,
+            Method::Binding,
+            TransactionId([id; 12]),
+        );
+        b.add(&Username(username)).unwrap();
+        extra(&mut b);
+        b.add_message_integrity(&IntegrityKey::short_term(pwd))
+            .unwrap();
+        b.add_fingerprint().unwrap();
+        out
+    }
+
+    fn valid_check(id: u8, extra: impl Fn(&mut MessageBuilder<'_>)) -> Vec<u8> {
+        check(id, "loca:peer", "localpasswordlocalpassword", |b| {
+            b.add(&Priority(1_853_817_087)).unwrap();
+            extra(b);
+        })
+    }
+
+    fn receive(a: &mut Agent, now: Instant, bytes: &[u8]) -> Result<Option<RelayedData>, Error> {
+        a.handle_receive(now, Datagram::udp(addr(LOCAL), addr(PEER), bytes))
+    }
+
+    /// The responses the agent sent back to the peer.
+    fn responses(a: &mut Agent) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(t) = a.poll_transmit() {
+            if let Ok(m) = Message::new_checked(&t.contents[..]) {
+                if m.class().is_response() {
+                    assert_eq!((t.source, t.destination), (addr(LOCAL), addr(PEER)));
+                    out.push(t.contents);
+                }
+            }
+        }
+        out
+    }
+
+    fn error_code(bytes: &[u8]) -> Option<u16> {
+        Message::new_checked(bytes)
+            .unwrap()
+            .attribute::<ErrorCode<'_>>()
+            .unwrap()
+            .map(|e| e.code)
+    }
+
+    #[test]
+    fn valid_check_gets_a_signed_success_with_the_mapped_address() {
+        let (mut a, now) = agent(false);
+        receive(
+            &mut a,
+            now,
+            &valid_check(1, |b| {
+                b.add(&IceControlling(7)).unwrap();
+            }),
+        )
+        .unwrap();
+        let r = responses(&mut a);
+        assert_eq!(r.len(), 1);
+        let m = Message::new_checked(&r[0][..]).unwrap();
+        assert_eq!(m.class(), Class::SuccessResponse);
+        assert_eq!(m.transaction_id(), TransactionId([1; 12]));
+        m.verify(&IntegrityKey::short_term("localpasswordlocalpassword"))
+            .unwrap();
+        assert_eq!(
+            m.attribute::<XorMappedAddress>().unwrap(),
+            Some(XorMappedAddress(addr(PEER)))
+        );
+        // The peer's address became a peer-reflexive candidate with the check's PRIORITY.
+        let prflx = a.remote_candidates();
+        assert_eq!(prflx.len(), 1);
+        assert_eq!(prflx[0].typ, CandidateType::PeerReflexive);
+        assert_eq!(prflx[0].priority, 1_853_817_087);
+        assert_eq!(a.stats().checks_received, 1);
+    }
+
+    #[test]
+    fn bad_requests_get_the_rfc_error_codes_and_change_nothing() {
+        let (mut a, now) = agent(false);
+        // No USERNAME: 400.
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::new(
+            &mut out,
+            Class::Request,
+            Method::Binding,
+            TransactionId([2; 12]),
+        );
+        b.add_message_integrity(&IntegrityKey::short_term("localpasswordlocalpassword"))
+            .unwrap();
+        b.add_fingerprint().unwrap();
+        assert_eq!(receive(&mut a, now, &out), Err(Error::UnknownUsername));
+        assert_eq!(error_code(&responses(&mut a)[0]), Some(400));
+        // Another agent's ufrag: 401.
+        let req = check(3, "nope:peer", "localpasswordlocalpassword", |_| {});
+        assert_eq!(receive(&mut a, now, &req), Err(Error::UnknownUsername));
+        assert_eq!(error_code(&responses(&mut a)[0]), Some(401));
+        // Wrong password: 401.
+        let req = check(4, "loca:peer", "wrongpasswordwrongpassword", |_| {});
+        assert!(matches!(
+            receive(&mut a, now, &req),
+            Err(Error::Stun(oxrtc_stun::Error::IntegrityMismatch))
+        ));
+        assert_eq!(error_code(&responses(&mut a)[0]), Some(401));
+        // Bad FINGERPRINT: dropped silently.
+        let mut req = valid_check(5, |_| {});
+        let n = req.len();
+        req[n - 1] ^= 1;
+        assert!(receive(&mut a, now, &req).is_err());
+        assert!(responses(&mut a).is_empty());
+        // Unknown comprehension-required attribute: 420 listing it, signed.
+        let req = valid_check(6, |b| {
+            b.add_raw(AttributeType(0x7777), &[1, 2, 3, 4]).unwrap();
+        });
+        receive(&mut a, now, &req).unwrap();
+        let r = responses(&mut a);
+        assert_eq!(error_code(&r[0]), Some(420));
+        let m = Message::new_checked(&r[0][..]).unwrap();
+        assert_eq!(
+            m.attribute::<UnknownAttributes>().unwrap(),
+            Some(UnknownAttributes(vec![AttributeType(0x7777)]))
+        );
+        // No PRIORITY: 400.
+        let req = check(7, "loca:peer", "localpasswordlocalpassword", |_| {});
+        receive(&mut a, now, &req).unwrap();
+        assert_eq!(error_code(&responses(&mut a)[0]), Some(400));
+        // Not STUN at all.
+        assert_eq!(receive(&mut a, now, &[0x80, 0, 0, 0]), Err(Error::NotStun));
+        // None of it created a candidate or a pair, and all of it was counted.
+        assert!(a.remote_candidates().is_empty());
+        assert_eq!(a.pair_count(), 0);
+        assert_eq!(a.stats().dropped, 5);
+        assert_eq!(a.stats().checks_received, 0);
+    }
+
+    #[test]
+    fn role_conflict_table() {
+        // (we control?, peer claims controlling?, peer tie-breaker) → (487?, we control after)
+        // Our tie-breaker is 100.
+        let cases = [
+            (true, true, 50, true, true),     // we win: 487, keep controlling
+            (true, true, 100, true, true),    // tie: ours >= theirs wins
+            (true, true, 150, false, false),  // we lose: switch to controlled
+            (false, false, 50, false, true),  // both controlled, we win: take control
+            (false, false, 150, true, false), // we lose: 487
+            (true, false, 150, false, true),  // no conflict
+            (false, true, 50, false, false),  // no conflict
+        ];
+        for (controlling, peer_controlling, t, want_487, want_controlling) in cases {
+            let (mut a, now) = agent(controlling);
+            let req = valid_check(9, |b| {
+                if peer_controlling {
+                    b.add(&IceControlling(t)).unwrap();
+                } else {
+                    b.add(&IceControlled(t)).unwrap();
+                }
+            });
+            receive(&mut a, now, &req).unwrap();
+            let r = responses(&mut a);
+            let got_487 = r.iter().any(|r| error_code(r) == Some(487));
+            assert_eq!(got_487, want_487, "{controlling} {peer_controlling} {t}");
+            if got_487 {
+                let m = Message::new_checked(&r[0][..]).unwrap();
+                m.verify_integrity(&IntegrityKey::short_term("localpasswordlocalpassword"))
+                    .unwrap();
+                assert!(
+                    a.remote_candidates().is_empty(),
+                    "a rejected check changes nothing"
+                );
+            }
+            assert_eq!(
+                a.is_controlling(),
+                want_controlling,
+                "{controlling} {peer_controlling} {t}"
+            );
+        }
+    }
+
+    /// Our check goes out; the peer answers it with `answer`.
+    fn answer_first_check(
+        a: &mut Agent,
+        now: Instant,
+        answer: impl Fn(&Message<&[u8]>, &mut Vec<u8>),
+    ) -> (Transmit, Vec<u8>) {
+        a.add_remote_candidate(
+            now,
+            Candidate::new(
+                "1",
+                1,
+                Protocol::Udp,
+                2_130_706_431,
+                addr(PEER),
+                CandidateType::Host,
+            ),
+        )
+        .unwrap();
+        let t = a.poll_transmit().expect("a check at once");
+        let req = Message::new_checked(&t.contents[..]).unwrap();
+        let mut out = Vec::new();
+        answer(&req, &mut out);
+        (t, out)
+    }
+
+    #[test]
+    fn our_checks_carry_the_rfc_attributes() {
+        let (mut a, now) = agent(true);
+        let (t, _) = answer_first_check(&mut a, now, |_, _| {});
+        assert_eq!((t.source, t.destination), (addr(LOCAL), addr(PEER)));
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        m.verify(&IntegrityKey::short_term(PEER_PWD)).unwrap();
+        let attrs: Vec<_> = m.attributes().map(|a| a.unwrap()).collect();
+        assert!(attrs.contains(&Attribute::Username(Username("peer:loca"))));
+        assert!(attrs.contains(&Attribute::IceControlling(IceControlling(100))));
+        // PRIORITY: what a peer-reflexive candidate from this base would get.
+        let host = a.local_candidates()[0].clone();
+        let prio = attrs.iter().find_map(|a| match a {
+            Attribute::Priority(Priority(p)) => Some(*p),
+            _ => None,
+        });
+        assert_eq!(prio, Some((host.priority & 0x00ff_ffff) | (110 << 24)));
+        assert!(!attrs
+            .iter()
+            .any(|a| matches!(a, Attribute::UseCandidate(_))));
+    }
+
+    #[test]
+    fn success_makes_the_pair_valid_then_the_controlling_agent_nominates() {
+        let (mut a, now) = agent(true);
+        let (_, resp) = answer_first_check(&mut a, now, |req, out| {
+            let mut b = MessageBuilder::response_to(out, req, Class::SuccessResponse);
+            b.add(&XorMappedAddress(addr(LOCAL))).unwrap();
+            b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+                .unwrap();
+            b.add_fingerprint().unwrap();
+        });
+        let later = now + Duration::from_millis(20);
+        receive(&mut a, later, &resp).unwrap();
+        assert_eq!(a.connection_state(), ConnectionState::Connected);
+        let sel = a.selected_pair().unwrap();
+        assert!(!sel.nominated);
+        // Nothing better to wait for: the nominating check goes out at the next Ta.
+        assert_eq!(a.poll_timeout(), Some(now + Duration::from_millis(50)));
+        a.handle_timeout(now + Duration::from_millis(50));
+        let t = a.poll_transmit().unwrap();
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        assert!(m.has_attribute(AttributeType::USE_CANDIDATE));
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::response_to(&mut out, &m, Class::SuccessResponse);
+        b.add(&XorMappedAddress(addr(LOCAL))).unwrap();
+        b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+            .unwrap();
+        b.add_fingerprint().unwrap();
+        receive(&mut a, now + Duration::from_millis(70), &out).unwrap();
+        assert!(a.selected_pair().unwrap().nominated);
+        let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, IceEvent::SelectedPairChange(p) if p.nominated)));
+    }
+
+    #[test]
+    fn unauthenticated_or_asymmetric_responses_do_not_validate() {
+        let (mut a, now) = agent(true);
+        // Signed with the wrong key: dropped, the check keeps running.
+        let (_, resp) = answer_first_check(&mut a, now, |req, out| {
+            let mut b = MessageBuilder::response_to(out, req, Class::SuccessResponse);
+            b.add_message_integrity(&IntegrityKey::short_term("wrongwrongwrongwrongwrong"))
+                .unwrap();
+            b.add_fingerprint().unwrap();
+        });
+        assert!(receive(&mut a, now, &resp).is_err());
+        assert!(a.selected_pair().is_none());
+        assert_eq!(a.connection_state(), ConnectionState::Checking);
+        // Correctly signed but from another address: the pair fails (RFC 8445 §7.2.5.2.1).
+        let m = Message::new_checked(&resp[..]).unwrap();
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::response_to(&mut out, &m, Class::SuccessResponse);
+        b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+            .unwrap();
+        b.add_fingerprint().unwrap();
+        let r = a.handle_receive(
+            now,
+            Datagram::udp(addr(LOCAL), addr("198.51.100.8:6000"), &out),
+        );
+        assert!(r.is_ok());
+        assert!(a.selected_pair().is_none());
+        // A response for no transaction.
+        assert_eq!(receive(&mut a, now, &out), Err(Error::UnknownTransaction));
+    }
+
+    #[test]
+    fn a_487_answer_switches_role_and_retries() {
+        let (mut a, now) = agent(true);
+        let (_, resp) = answer_first_check(&mut a, now, |req, out| {
+            let mut b = MessageBuilder::response_to(out, req, Class::ErrorResponse);
+            b.add(&ErrorCode::ROLE_CONFLICT).unwrap();
+            b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+                .unwrap();
+            b.add_fingerprint().unwrap();
+        });
+        receive(&mut a, now, &resp).unwrap();
+        assert!(!a.is_controlling());
+        a.handle_timeout(now + Duration::from_millis(50));
+        let t = a.poll_transmit().expect("the check is retried");
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        assert!(m.has_attribute(AttributeType::ICE_CONTROLLED));
+        assert!(std::iter::from_fn(|| a.poll_event())
+            .any(|e| e == IceEvent::RoleChange { controlling: false }));
+    }
+
+    #[test]
+    fn checks_are_paced_by_ta_and_retransmitted() {
+        let (mut a, now) = agent(true);
+        for i in 0..3u8 {
+            let peer = SocketAddr::from(([198, 51, 100, 10 + i], 7000));
+            a.add_remote_candidate(
+                now,
+                Candidate::new(
+                    format!("{i}"),
+                    1,
+                    Protocol::Udp,
+                    100 + u32::from(i),
+                    peer,
+                    CandidateType::Host,
+                ),
+            )
+            .unwrap();
+        }
+        // One check at once, the next ones 50 ms apart, highest priority first.
+        let mut sent = Vec::new();
+        let mut t = now;
+        while sent.len() < 5 {
+            while let Some(x) = a.poll_transmit() {
+                sent.push((t - now, x.destination));
+            }
+            t = a.poll_timeout().unwrap();
+            a.handle_timeout(t);
+        }
+        let ms: Vec<_> = sent.iter().map(|(d, _)| d.as_millis()).collect();
+        assert_eq!(&ms[..3], &[0, 50, 100]);
+        // The first candidate's check leaves as it is added; then by priority.
+        let to: Vec<_> = sent[..3].iter().map(|(_, d)| d.ip().to_string()).collect();
+        assert_eq!(to, ["198.51.100.10", "198.51.100.12", "198.51.100.11"]);
+        // The first retransmission: RTO = max(500 ms, Ta × 3 checks in flight).
+        assert_eq!(ms[3], 500);
+    }
+
+    #[test]
+    fn time_going_backwards_is_ignored_and_early_timeouts_do_nothing() {
+        let (mut a, now) = agent(true);
+        a.add_remote_candidate(
+            now,
+            Candidate::new("1", 1, Protocol::Udp, 1, addr(PEER), CandidateType::Host),
+        )
+        .unwrap();
+        while a.poll_transmit().is_some() {}
+        let due = a.poll_timeout().unwrap();
+        a.handle_timeout(now); // early
+        assert!(a.poll_transmit().is_none());
+        a.handle_timeout(now - Duration::from_secs(1)); // backwards
+        assert!(a.poll_transmit().is_none());
+        assert_eq!(a.poll_timeout(), Some(due));
+    }
+
+    #[test]
+    fn remote_candidate_limits_and_validation() {
+        let (mut a, now) = agent(true);
+        let c = |port| {
+            Candidate::new(
+                "1",
+                1,
+                Protocol::Udp,
+                1,
+                SocketAddr::from(([198, 51, 100, 1], port)),
+                CandidateType::Host,
+            )
+        };
+        assert_eq!(
+            a.add_remote_candidate(
+                now,
+                Candidate {
+                    component: 2,
+                    ..c(1)
+                }
+            ),
+            Err(Error::UnusableCandidate("other component"))
+        );
+        assert_eq!(
+            a.add_remote_candidate(
+                now,
+                Candidate {
+                    ufrag: Some("old1".into()),
+                    ..c(1)
+                }
+            ),
+            Err(Error::StaleCandidate)
+        );
+        assert!(a
+            .add_remote_candidate(
+                now,
+                Candidate::new(
+                    "1",
+                    1,
+                    Protocol::Udp,
+                    1,
+                    addr("0.0.0.0:9"),
+                    CandidateType::Host
+                )
+            )
+            .is_err());
+        for port in 1..=64 {
+            a.add_remote_candidate(now, c(port)).unwrap();
+        }
+        assert_eq!(
+            a.add_remote_candidate(now, c(65)),
+            Err(Error::LimitReached("remote candidates"))
+        );
+        assert_eq!(a.remote_candidates().len(), 64);
+        assert!(a.pair_count() <= 100);
+        // A duplicate is not an error.
+        a.add_remote_candidate(now, c(1)).unwrap();
+    }
+
+    #[test]
+    fn unusable_sockets_and_credentials() {
+        let (mut a, now) = agent(true);
+        for bad in [
+            "0.0.0.0:1",
+            "127.0.0.1:1",
+            "224.0.0.1:1",
+            "169.254.1.1:1",
+            "[fe80::1]:1",
+            "192.0.2.9:0",
+        ] {
+            assert!(
+                matches!(
+                    a.add_host_socket(now, addr(bad)),
+                    Err(Error::UnusableSocket(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            a.set_remote_credentials(now, "x", "y"),
+            Err(Error::InvalidCredentials)
+        );
+        assert!(!a.remove_local_socket(now, addr("192.0.2.99:1")));
+    }
+
+    #[test]
+    fn closed_agent_ignores_everything() {
+        let (mut a, now) = agent(true);
+        a.close(now);
+        assert_eq!(a.connection_state(), ConnectionState::Closed);
+        assert_eq!(a.poll_timeout(), None);
+        assert_eq!(
+            receive(&mut a, now, &valid_check(1, |_| {})),
+            Err(Error::Closed)
+        );
+        assert_eq!(a.send(now, b"x"), Err(Error::Closed));
+        assert!(std::iter::from_fn(|| a.poll_event())
+            .any(|e| e == IceEvent::ConnectionStateChange(ConnectionState::Closed)));
     }
 }

@@ -92,6 +92,10 @@ pub enum Error {
     /// loopback is not included.
     #[error("local socket address not usable: {0}")]
     UnusableSocket(SocketAddr),
+    /// Not a failure: [`Agent::send`](crate::Agent::send) queued the data behind a TURN
+    /// permission being installed; it leaves through `poll_transmit`.
+    #[error("data queued behind a turn permission")]
+    Queued,
     /// `send` was called with no pair to send on.
     #[error("no selected candidate pair")]
     NoSelectedPair,

@@ -72,7 +72,7 @@
 //! let pair = a.selected_pair().expect("a pair works");
 //! assert!(pair.nominated);
 //! assert_eq!(pair.destination, "192.0.2.2:6000".parse().unwrap());
-//! let media = a.send(now, b"\x80 rtp")?.expect("direct pair: sent at once");
+//! let media = a.send(now, b"\x80 rtp")?; // a Transmit for the selected pair
 //! assert_eq!(media.source, "192.0.2.1:5000".parse().unwrap());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

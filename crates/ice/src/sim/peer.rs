@@ -240,11 +240,11 @@ impl IcePeer {
     /// Sends application data on the selected pair; `false` if there is none.
     pub fn send(&mut self, now: Instant, data: &[u8]) -> bool {
         match self.agent.send(now, data) {
-            Ok(Some(t)) => {
+            Ok(t) => {
                 self.outbox.push_back(t);
                 true
             }
-            Ok(None) => true, // queued in the agent behind a TURN permission
+            Err(crate::Error::Queued) => true, // leaves through poll_transmit
             Err(_) => false,
         }
     }
