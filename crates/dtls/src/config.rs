@@ -36,8 +36,9 @@ pub struct Config {
     pub cipher_suites: Vec<CipherSuite>,
     /// ECDHE groups, most preferred first. Default: x25519, secp256r1, secp384r1.
     pub groups: Vec<NamedGroup>,
-    /// Largest datagram produced, in bytes (handshake flights are fragmented to fit).
-    /// Default 1200; at least 256.
+    /// Largest datagram produced, in bytes (handshake flights are fragmented to fit,
+    /// the ClientHello included). Default 1200; at least
+    /// [`MIN_MTU`](crate::MIN_MTU) (128).
     pub mtu: usize,
     /// First retransmission timeout of a flight (RFC 6347 §4.2.4.1). Default 1 s.
     pub initial_retransmit_timeout: Duration,

@@ -5,7 +5,7 @@ use crate::crypto::{
     agree, prf, suite_params, verify_signature, AuthKind, KeyKind, KeyShare, PeerPublicKey,
     RecordCipher, SuiteParams, VERIFY_SCHEMES,
 };
-use crate::reassembly::{Insert, Message, Reassembler};
+use crate::reassembly::{HelloInsert, HelloReassembler, Insert, Message, Reassembler};
 use crate::replay::ReplayWindow;
 use crate::wire::{
     Alert, AlertDescription, AlertLevel, CipherSuite, ClientHello, ContentType, Extension,
@@ -20,6 +20,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
+/// Smallest [`Config::mtu`] accepted: room for a protected record header, a handshake
+/// header and some bytes of body.
+pub const MIN_MTU: usize = 128;
 /// Largest plaintext of one record (RFC 6347 §4.1, 2^14).
 pub const MAX_PLAINTEXT_LEN: usize = 1 << 14;
 /// Protected records buffered while their epoch's keys are not yet known.
@@ -222,8 +225,9 @@ enum FlightItem {
 ///   (datagrams to send, in order) and [`poll_event`](Self::poll_event) until they return
 ///   `None`, then re-arm the timer with [`poll_timeout`](Self::poll_timeout).
 ///
-/// Randomness: the client/server randoms and the cookie secret come from the caller's RNG;
-/// ECDHE keys and signatures from ring's `SystemRandom`.
+/// Randomness: the client/server randoms (all 32 bytes, no `gmt_unix_time`; see the
+/// crate docs) and the cookie secret come from the caller's RNG; ECDHE keys and signatures
+/// from ring's `SystemRandom`.
 pub struct Connection {
     config: Config,
     rng: Box<dyn CryptoRng + Send>,
@@ -240,6 +244,8 @@ pub struct Connection {
     early: Vec<Vec<u8>>,
     early_data: Vec<Vec<u8>>,
     reassembler: Reassembler,
+    /// Server: a fragmented ClientHello before the handshake state exists.
+    hello: HelloReassembler,
     send_seq: u16,
     // flights and timers
     flight: Vec<FlightItem>,
@@ -275,15 +281,15 @@ impl Connection {
     /// a deterministic message flow.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if the MTU is below 256 or no suite, group or retransmission
+    /// [`Error::InvalidConfig`] if the MTU is below [`MIN_MTU`] (128) or no suite, group or retransmission
     /// timeout is usable.
     pub fn new(
         config: Config,
         now: Instant,
         mut rng: impl CryptoRng + Send + 'static,
     ) -> Result<Connection, Error> {
-        if config.mtu < 256 {
-            return Err(Error::InvalidConfig("mtu below 256"));
+        if config.mtu < MIN_MTU {
+            return Err(Error::InvalidConfig("mtu below 128"));
         }
         if !config
             .cipher_suites
@@ -319,6 +325,7 @@ impl Connection {
             early: Vec::new(),
             early_data: Vec::new(),
             reassembler: Reassembler::default(),
+            hello: HelloReassembler::default(),
             send_seq: 0,
             flight: Vec::new(),
             flight_sent_at: None,
@@ -335,6 +342,7 @@ impl Connection {
         };
         if role == Role::Client {
             if let Some(hs) = c.hs.as_mut() {
+                // All 32 bytes random, no gmt_unix_time (see the crate docs).
                 c.rng.fill_bytes(&mut hs.client_random);
             }
             c.send_client_hello(now)?;
@@ -381,6 +389,7 @@ impl Connection {
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn buffered_bytes(&self) -> usize {
         self.reassembler.buffered_bytes()
+            + self.hello.buffered_bytes()
             + self.early.iter().map(Vec::len).sum::<usize>()
             + self.early_data.iter().map(Vec::len).sum::<usize>()
     }
@@ -590,6 +599,7 @@ impl Connection {
     /// Forgets handshake state and timers.
     fn stop(&mut self) {
         self.hs = None;
+        self.hello.clear();
         self.retransmit_at = None;
         self.early.clear();
         self.early_data.clear();
@@ -1351,13 +1361,34 @@ impl Connection {
         h: RecordHeader,
         frag: &HandshakeFragment<'_>,
     ) -> Result<(), Error> {
-        // Stateless phase: only an unfragmented, well-formed ClientHello gets an answer.
         let complete =
             frag.header.fragment_offset == 0 && frag.header.fragment_length == frag.header.length;
+        if complete {
+            return self.server_client_hello(h, frag.header.message_seq, frag.body);
+        }
+        // A fragmented ClientHello (Chromium's does not fit one datagram) is buffered in
+        // one bounded buffer; the answer goes out once it is whole (RFC 6347 §4.2.1).
+        let stale_after = self.config.initial_retransmit_timeout;
+        match self.hello.insert(frag, self.now, stale_after) {
+            HelloInsert::Pending => Ok(()),
+            HelloInsert::Dropped => {
+                self.stats.dropped_fragments += 1;
+                Ok(())
+            }
+            HelloInsert::Complete(msg) => self.server_client_hello(h, msg.seq, &msg.body),
+        }
+    }
+
+    /// Answers a whole ClientHello: a HelloVerifyRequest unless it carries our cookie,
+    /// else the server's flight. `h` is the header of the record that completed it.
+    fn server_client_hello(
+        &mut self,
+        h: RecordHeader,
+        message_seq: u16,
+        body: &[u8],
+    ) -> Result<(), Error> {
         let Ok(HandshakeMessage::ClientHello(ch)) =
-            HandshakeMessage::parse(HandshakeType::CLIENT_HELLO, frag.body)
-                .map_err(|_| ())
-                .and_then(|m| if complete { Ok(m) } else { Err(()) })
+            HandshakeMessage::parse(HandshakeType::CLIENT_HELLO, body)
         else {
             self.stats.dropped_fragments += 1;
             return Ok(());
@@ -1367,7 +1398,7 @@ impl Connection {
             return Err(Error::ProtocolVersion);
         }
         let tag = self
-            .cookie_for(frag.body)
+            .cookie_for(body)
             .ok_or(Error::Malformed("ClientHello"))?;
         if self.config.hello_verify && !bool::from(tag.as_ref()[..].ct_eq(&ch.cookie[..])) {
             let hvr = HandshakeMessage::HelloVerifyRequest(HelloVerifyRequest {
@@ -1375,7 +1406,7 @@ impl Connection {
                 cookie: tag.as_ref().to_vec(),
             });
             let mut payload = Vec::new();
-            hvr.write(frag.header.message_seq, &mut payload)?;
+            hvr.write(message_seq, &mut payload)?;
             // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record number.
             let mut dgram = Vec::new();
             Record {
@@ -1391,12 +1422,13 @@ impl Connection {
             }
             return Ok(());
         }
-        self.server_negotiate(frag, ch)
+        self.server_negotiate(message_seq, body, ch)
     }
 
     fn server_negotiate(
         &mut self,
-        frag: &HandshakeFragment<'_>,
+        message_seq: u16,
+        body: &[u8],
         ch: ClientHello,
     ) -> Result<(), Error> {
         let cert = self.config.certificate.clone();
@@ -1462,10 +1494,11 @@ impl Connection {
 
         // The handshake starts now: state is kept from here on.
         let now = self.now;
-        self.reassembler
-            .reset(frag.header.message_seq.wrapping_add(1));
-        self.send_seq = frag.header.message_seq;
+        self.reassembler.reset(message_seq.wrapping_add(1));
+        self.hello.clear();
+        self.send_seq = message_seq;
         let mut server_random = [0u8; 32];
+        // All 32 bytes random, no gmt_unix_time (see the crate docs).
         self.rng.fill_bytes(&mut server_random);
         let share = KeyShare::generate(group, &self.sysrand)?;
         {
@@ -1475,11 +1508,7 @@ impl Connection {
             hs.params = Some(params);
             hs.srtp_profile = srtp;
             hs.transcript.clear();
-            hs.append(
-                HandshakeType::CLIENT_HELLO,
-                frag.header.message_seq,
-                frag.body,
-            )?;
+            hs.append(HandshakeType::CLIENT_HELLO, message_seq, body)?;
         }
         let mut extensions = Vec::new();
         if reneg {
@@ -1603,6 +1632,49 @@ mod tests {
             c.cookie_for(&b).unwrap().as_ref()
         );
         assert!(c.cookie_for(&a[..20]).is_none());
+    }
+
+    #[test]
+    fn client_hello_fragment_flood_stays_bounded() {
+        use crate::wire::{HandshakeHeader, RecordHeader};
+        let cert = crate::Certificate::generate().unwrap();
+        let now = Instant::now();
+        let mut c = Connection::new(Config::new(Role::Server, cert), now, Counter(0)).unwrap();
+        let body = [7u8; 40];
+        // Fragments of ever-new ClientHellos of the largest length, at many offsets.
+        for i in 0..2000u32 {
+            let mut payload = Vec::new();
+            HandshakeFragment {
+                header: HandshakeHeader {
+                    msg_type: HandshakeType::CLIENT_HELLO,
+                    length: crate::reassembly::MAX_CLIENT_HELLO_LEN - (i % 3),
+                    message_seq: (i % 5) as u16,
+                    fragment_offset: (i * 97) % 16000,
+                    fragment_length: 0,
+                },
+                body: &body,
+            }
+            .write(&mut payload)
+            .unwrap();
+            let mut d = Vec::new();
+            Record {
+                header: RecordHeader {
+                    content_type: ContentType::HANDSHAKE,
+                    version: ProtocolVersion::DTLS_1_2,
+                    epoch: 0,
+                    sequence_number: u64::from(i),
+                    length: 0,
+                },
+                fragment: &payload,
+            }
+            .write(&mut d)
+            .unwrap();
+            c.handle_receive(now + Duration::from_millis(u64::from(i)), &d)
+                .unwrap();
+            assert!(c.buffered_bytes() <= crate::reassembly::MAX_CLIENT_HELLO_LEN as usize);
+        }
+        assert_eq!(c.state(), State::Handshaking);
+        assert_eq!(c.queued_datagrams(), 0, "no answer to incomplete hellos");
     }
 
     struct Counter(u64);

@@ -95,8 +95,9 @@ impl rand_core::CryptoRng for Counter {}
 /// `dtls_handshake`: a client and a server driven by a script of operations read from
 /// `data`: deliver the next datagram either way, inject arbitrary bytes (whole flights of
 /// garbage) into either, corrupt a datagram in flight, drop one, advance the clock.
-/// Invariants: no panic, datagrams within the MTU, buffers bounded, and if both ends
-/// connect they agree on the keying material.
+/// The first byte's top bit picks the client's MTU: [`MIN_MTU`](crate::MIN_MTU), which
+/// fragments its ClientHello, or 300. Invariants: no panic, datagrams within the MTU,
+/// buffers bounded, and if both ends connect they agree on the keying material.
 pub fn dtls_handshake(data: &[u8]) {
     let _ = run_script(data);
 }
@@ -104,13 +105,18 @@ pub fn dtls_handshake(data: &[u8]) {
 /// Runs a `dtls_handshake` script; returns the final states of client and server.
 fn run_script(data: &[u8]) -> Option<(State, State)> {
     let (cc, sc) = certs();
-    let mtu = 300;
+    let server_mtu = 300;
+    let client_mtu = if data.first().is_some_and(|b| b & 0x80 != 0) {
+        crate::MIN_MTU
+    } else {
+        server_mtu
+    };
     let mut c = Config::new(Role::Client, cc.clone());
     c.expected_remote_fingerprints = vec![sc.fingerprint(FingerprintAlgorithm::Sha256)];
-    c.mtu = mtu;
+    c.mtu = client_mtu;
     let mut s = Config::new(Role::Server, sc.clone());
     s.expected_remote_fingerprints = vec![cc.fingerprint(FingerprintAlgorithm::Sha256)];
-    s.mtu = mtu;
+    s.mtu = server_mtu;
     let mut now = Instant::now();
     let (Ok(mut client), Ok(mut server)) = (
         Connection::new(c, now, Counter(1)),
@@ -168,7 +174,10 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
             }
             _ => {}
         }
-        for (conn, queue) in [(&mut client, &mut to_server), (&mut server, &mut to_client)] {
+        for (conn, queue, mtu) in [
+            (&mut client, &mut to_server, client_mtu),
+            (&mut server, &mut to_client, server_mtu),
+        ] {
             assert!(conn.buffered_bytes() <= 1 << 20, "buffers bounded");
             assert!(conn.queued_datagrams() <= 256, "output bounded");
             while let Some(d) = conn.poll_transmit() {
@@ -209,6 +218,11 @@ mod tests {
         // Alternate deliveries: a clean handshake.
         assert_eq!(
             run_script(&[0, 1].repeat(30)),
+            Some((State::Connected, State::Connected))
+        );
+        // The same with the smallest client MTU: fragmented ClientHellos.
+        assert_eq!(
+            run_script(&[0x85, 1].repeat(40)),
             Some((State::Connected, State::Connected))
         );
         dtls_handshake(&[2, 5, 1, 2, 3, 4, 5, 3, 0, 5, 200, 6, 4, 3, 7]);

@@ -7,9 +7,14 @@
 //! - the record layer of RFC 6347 §4.1: epochs, 48-bit sequence numbers, a 64-record
 //!   anti-replay window, AEAD protection (AES-GCM with explicit nonces, RFC 5288;
 //!   ChaCha20-Poly1305, RFC 7905), several records per datagram;
-//! - handshake fragmentation to the MTU, reassembly of out-of-order and overlapping
-//!   fragments, flight retransmission with a doubling timer (RFC 6347 §4.2.3–§4.2.4);
-//! - a stateless HMAC cookie in HelloVerifyRequest on the server (RFC 6347 §4.2.1);
+//! - handshake fragmentation to the MTU (the ClientHello too), reassembly of
+//!   out-of-order and overlapping fragments, flight retransmission with a doubling timer
+//!   (RFC 6347 §4.2.3–§4.2.4);
+//! - a stateless HMAC cookie in HelloVerifyRequest on the server (RFC 6347 §4.2.1). A
+//!   ClientHello that arrives in several fragments (Chromium's, with its post-quantum key
+//!   share, does not fit one datagram) is reassembled first, before and after the cookie
+//!   exchange, in one bounded buffer per connection (at most 16 KiB in at most 32
+//!   pieces; fragments of an older ClientHello are dropped);
 //! - the full ECDHE handshake with mutual certificate authentication, the peer
 //!   certificate pinned by its SDP fingerprint (RFC 8122 §5), signatures verified with the
 //!   certificate's key; extended_master_secret required (RFC 7627);
@@ -72,6 +77,13 @@
 //! # Ok::<(), oxrtc_dtls::Error>(())
 //! ```
 //!
+//! # Randomness
+//!
+//! The 32-byte client and server randoms are drawn whole from the caller's RNG: the first
+//! four bytes are not `gmt_unix_time` (RFC 5246 §7.4.1.2). A clock-derived field
+//! fingerprints hosts and needs a clock this crate does not read; RFC 8446 §4.1.2 and
+//! current TLS stacks fill the whole random, and no peer checks those bytes.
+//!
 //! # What it does not do
 //!
 //! No renegotiation (a HelloRequest is ignored, a later ClientHello dropped), no session
@@ -93,7 +105,7 @@ pub mod wire;
 
 pub use certificate::{Certificate, Fingerprint, FingerprintAlgorithm};
 pub use config::{Config, Role};
-pub use connection::{Connection, Event, State, Stats, MAX_PLAINTEXT_LEN};
+pub use connection::{Connection, Event, State, Stats, MAX_PLAINTEXT_LEN, MIN_MTU};
 pub use crypto::SUPPORTED_CIPHER_SUITES;
 pub use error::Error;
 pub use srtp::{SrtpKeyingMaterial, SrtpProtectionProfile};

@@ -1,5 +1,6 @@
 //! Real bytes captured from OpenSSL 3.0 (`s_client -dtls1_2 -use_srtp
-//! SRTP_AES128_CM_SHA1_80`, and `s_server`'s answer to that ClientHello).
+//! SRTP_AES128_CM_SHA1_80`, and `s_server`'s answer to that ClientHello; the same with
+//! `-mtu 256 -servername <130 characters>`, a ClientHello in two fragments).
 #![allow(clippy::unwrap_used)]
 
 use oxrtc_dtls::wire::{
@@ -11,6 +12,8 @@ use rand_chacha::rand_core::SeedableRng;
 
 const CLIENT_HELLO: &[u8] = include_bytes!("data/openssl-client-hello.bin");
 const HELLO_VERIFY: &[u8] = include_bytes!("data/openssl-hello-verify-request.bin");
+const FRAGMENT_1: &[u8] = include_bytes!("data/openssl-client-hello-fragment-1.bin");
+const FRAGMENT_2: &[u8] = include_bytes!("data/openssl-client-hello-fragment-2.bin");
 
 fn single_message(datagram: &[u8]) -> (HandshakeFragment<'_>, HandshakeMessage) {
     let records: Vec<_> = Records::new(datagram).map(|r| r.unwrap()).collect();
@@ -73,4 +76,53 @@ fn our_server_answers_openssl_client_hello_with_a_cookie() {
     assert_eq!(frag.header.message_seq, 0);
     assert_eq!(answer[3..11], CLIENT_HELLO[3..11]);
     assert!(server.poll_transmit().is_none());
+}
+
+#[test]
+fn our_server_reassembles_openssl_fragmented_client_hello() {
+    let (f1, _) =
+        HandshakeFragment::parse(Records::new(FRAGMENT_1).next().unwrap().unwrap().fragment)
+            .unwrap();
+    let (f2, _) =
+        HandshakeFragment::parse(Records::new(FRAGMENT_2).next().unwrap().unwrap().fragment)
+            .unwrap();
+    assert_eq!(f1.header.msg_type, HandshakeType::CLIENT_HELLO);
+    assert_eq!(
+        (f1.header.fragment_offset, f2.header.fragment_offset),
+        (0, 203)
+    );
+    assert_eq!(f1.header.length, 388);
+    assert_eq!(f2.header.fragment_offset + f2.header.fragment_length, 388);
+    let whole = [f1.body, f2.body].concat();
+    let HandshakeMessage::ClientHello(ch) =
+        HandshakeMessage::parse(HandshakeType::CLIENT_HELLO, &whole).unwrap()
+    else {
+        panic!()
+    };
+    assert!(ch.extensions.contains(&Extension::ExtendedMasterSecret));
+
+    let now = std::time::Instant::now();
+    let server = || {
+        let mut cfg = Config::new(Role::Server, Certificate::generate().unwrap());
+        cfg.cookie_secret = Some([3; 32]);
+        Connection::new(cfg, now, rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap()
+    };
+    let mut answers = Vec::new();
+    for order in [[FRAGMENT_1, FRAGMENT_2], [FRAGMENT_2, FRAGMENT_1]] {
+        let mut s = server();
+        s.handle_receive(now, order[0]).unwrap();
+        assert!(
+            s.poll_transmit().is_none(),
+            "no answer to half a ClientHello"
+        );
+        s.handle_receive(now, order[1]).unwrap();
+        let answer = s.poll_transmit().unwrap();
+        let (frag, msg) = single_message(&answer);
+        assert!(matches!(msg, HandshakeMessage::HelloVerifyRequest(_)));
+        assert_eq!(frag.header.message_seq, 0);
+        // The record number of the record that completed the ClientHello.
+        assert_eq!(answer[3..11], order[1][3..11]);
+        answers.push(answer[13..].to_vec());
+    }
+    assert_eq!(answers[0], answers[1], "same cookie in either order");
 }

@@ -7,7 +7,7 @@
 //! skip, when openssl is missing.
 #![allow(clippy::unwrap_used)]
 
-use oxrtc_dtls::wire::CipherSuite;
+use oxrtc_dtls::wire::{CipherSuite, ContentType, HandshakeFragment, HandshakeType, Records};
 use oxrtc_dtls::{
     Certificate, Config, Connection, Event, FingerprintAlgorithm, Role, SrtpProtectionProfile,
 };
@@ -35,7 +35,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("oxrtc-dtls-{tag}-{}", std::process::id()));
+        // Tests run in parallel in one process: each gets its own directory.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("oxrtc-dtls-{tag}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
@@ -126,6 +129,23 @@ struct Driver {
     socket: UdpSocket,
     peer: Option<SocketAddr>,
     events: Vec<Event>,
+    /// Sizes of the datagrams we sent.
+    sent: Vec<usize>,
+    /// The first datagrams we received.
+    first_received: Vec<Vec<u8>>,
+}
+
+impl Driver {
+    fn new(conn: Connection, socket: UdpSocket, peer: Option<SocketAddr>) -> Driver {
+        Driver {
+            conn,
+            socket,
+            peer,
+            events: Vec::new(),
+            sent: Vec::new(),
+            first_received: Vec::new(),
+        }
+    }
 }
 
 impl Driver {
@@ -153,6 +173,7 @@ impl Driver {
             );
             if let Some(peer) = self.peer {
                 while let Some(d) = self.conn.poll_transmit() {
+                    self.sent.push(d.len());
                     self.socket.send_to(&d, peer).unwrap();
                 }
             }
@@ -167,6 +188,9 @@ impl Driver {
             match self.socket.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     self.peer.get_or_insert(from);
+                    if self.first_received.len() < 4 {
+                        self.first_received.push(buf[..n].to_vec());
+                    }
                     let _ = self.conn.handle_receive(Instant::now(), &buf[..n]);
                 }
                 Err(_) => self.conn.handle_timeout(Instant::now()),
@@ -267,7 +291,12 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-fn against_s_server(profile: SrtpProtectionProfile, extra: &[&str], suite: Option<CipherSuite>) {
+fn against_s_server(
+    profile: SrtpProtectionProfile,
+    extra: &[&str],
+    suite: Option<CipherSuite>,
+    mtu: usize,
+) -> Driver {
     let port = free_udp_port();
     let len = profile.keying_material_len().to_string();
     let mut openssl = OpenSsl::spawn("s_server", |cert, key| {
@@ -305,21 +334,22 @@ fn against_s_server(profile: SrtpProtectionProfile, extra: &[&str], suite: Optio
     let ours = Certificate::generate().unwrap();
     let mut cfg = config(Role::Client, &ours, &openssl.cert);
     cfg.srtp_profiles = vec![profile];
-    cfg.mtu = 300;
+    cfg.mtu = mtu;
     let conn = Connection::new(cfg, Instant::now(), ChaCha20Rng::seed_from_u64(1)).unwrap();
-    let mut driver = Driver {
+    let mut driver = Driver::new(
         conn,
-        socket: UdpSocket::bind("127.0.0.1:0").unwrap(),
-        peer: Some(format!("127.0.0.1:{port}").parse().unwrap()),
-        events: Vec::new(),
-    };
+        UdpSocket::bind("127.0.0.1:0").unwrap(),
+        Some(format!("127.0.0.1:{port}").parse().unwrap()),
+    );
     exchange_and_compare(&mut driver, &mut openssl, profile);
     if let Some(suite) = suite {
         assert_eq!(driver.conn.cipher_suite(), Some(suite));
     }
+    assert!(driver.sent.iter().all(|&n| n <= mtu), "{:?}", driver.sent);
+    driver
 }
 
-fn against_s_client(profile: SrtpProtectionProfile) {
+fn against_s_client(profile: SrtpProtectionProfile, extra: &[&str]) -> Driver {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
     let len = profile.keying_material_len().to_string();
@@ -341,6 +371,7 @@ fn against_s_client(profile: SrtpProtectionProfile) {
             &len,
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect()
     });
@@ -348,13 +379,27 @@ fn against_s_client(profile: SrtpProtectionProfile) {
     let mut cfg = config(Role::Server, &ours, &openssl.cert);
     cfg.srtp_profiles = vec![profile];
     let conn = Connection::new(cfg, Instant::now(), ChaCha20Rng::seed_from_u64(2)).unwrap();
-    let mut driver = Driver {
-        conn,
-        socket,
-        peer: None,
-        events: Vec::new(),
-    };
+    let mut driver = Driver::new(conn, socket, None);
     exchange_and_compare(&mut driver, &mut openssl, profile);
+    driver
+}
+
+/// The handshake fragments in the epoch-0 records of a datagram: (type, length, offset,
+/// fragment length).
+fn fragment_headers(datagram: &[u8]) -> Vec<(HandshakeType, u32, u32, u32)> {
+    let mut out = Vec::new();
+    for r in Records::new(datagram).flatten() {
+        if r.header.content_type != ContentType::HANDSHAKE || r.header.epoch != 0 {
+            continue;
+        }
+        let mut rest = r.fragment;
+        while let Ok((f, tail)) = HandshakeFragment::parse(rest) {
+            let h = f.header;
+            out.push((h.msg_type, h.length, h.fragment_offset, h.fragment_length));
+            rest = tail;
+        }
+    }
+    out
 }
 
 #[test]
@@ -365,13 +410,14 @@ fn interop_openssl_s_server_srtp_aes128_cm_sha1_80() {
         SrtpProtectionProfile::Aes128CmHmacSha1_80,
         &["-Verify", "1"],
         None,
+        300,
     );
 }
 
 #[test]
 #[ignore = "interop: run by cargo xtask interop"]
 fn interop_openssl_s_client_srtp_aes128_cm_sha1_80() {
-    against_s_client(SrtpProtectionProfile::Aes128CmHmacSha1_80);
+    against_s_client(SrtpProtectionProfile::Aes128CmHmacSha1_80, &[]);
 }
 
 #[test]
@@ -381,13 +427,14 @@ fn interop_openssl_s_server_srtp_aead_aes_128_gcm() {
         SrtpProtectionProfile::AeadAes128Gcm,
         &["-Verify", "1"],
         None,
+        300,
     );
 }
 
 #[test]
 #[ignore = "interop: run by cargo xtask interop"]
 fn interop_openssl_s_client_srtp_aead_aes_256_gcm() {
-    against_s_client(SrtpProtectionProfile::AeadAes256Gcm);
+    against_s_client(SrtpProtectionProfile::AeadAes256Gcm, &[]);
 }
 
 #[test]
@@ -399,5 +446,46 @@ fn interop_openssl_s_server_chacha20_small_mtu() {
         SrtpProtectionProfile::Aes128CmHmacSha1_32,
         &["-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305", "-mtu", "300"],
         Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
+        300,
     );
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask interop"]
+fn interop_openssl_s_server_accepts_our_fragmented_client_hello() {
+    // At our smallest MTU both of our ClientHellos (141 and 173 bytes) go out in two
+    // fragments each; OpenSSL reassembles them.
+    let driver = against_s_server(
+        SrtpProtectionProfile::AeadAes128Gcm,
+        &["-Verify", "1"],
+        None,
+        oxrtc_dtls::MIN_MTU,
+    );
+    assert!(driver.sent.len() >= 4, "{:?}", driver.sent);
+    // OpenSSL's HelloVerifyRequest came back: our first ClientHello was whole to it.
+    let first = fragment_headers(&driver.first_received[0]);
+    assert_eq!(first[0].0, HandshakeType::HELLO_VERIFY_REQUEST, "{first:?}");
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask interop"]
+fn interop_openssl_s_client_fragmented_client_hello() {
+    // A long server name makes OpenSSL's ClientHello about 390 bytes; at a link MTU of 256
+    // it sends it in two fragments in two datagrams, before and after the cookie exchange.
+    let name = format!("{}.{}.example", "a".repeat(60), "b".repeat(60));
+    let driver = against_s_client(
+        SrtpProtectionProfile::Aes128CmHmacSha1_80,
+        &["-mtu", "256", "-servername", &name],
+    );
+    let hellos: Vec<_> = driver
+        .first_received
+        .iter()
+        .flat_map(|d| fragment_headers(d))
+        .filter(|f| f.0 == HandshakeType::CLIENT_HELLO)
+        .collect();
+    assert!(
+        hellos.iter().filter(|f| f.3 < f.1).count() >= 2,
+        "OpenSSL did not fragment its ClientHello: {hellos:?}"
+    );
+    assert_eq!(driver.conn.stats().dropped_fragments, 0);
 }
