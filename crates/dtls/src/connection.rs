@@ -14,6 +14,7 @@ use crate::wire::{
     HANDSHAKE_HEADER_LEN, RECORD_HEADER_LEN,
 };
 use crate::{Error, Fingerprint, SrtpKeyingMaterial, SrtpProtectionProfile};
+use bytes::{Buf, Bytes, BytesMut};
 use rand_core::CryptoRng;
 use ring::rand::SystemRandom;
 use std::collections::VecDeque;
@@ -32,6 +33,10 @@ const MAX_EARLY_RECORDS: usize = 8;
 const MAX_EARLY_DATA_RECORDS: usize = 8;
 /// Queued outgoing datagrams beyond which handshake retransmissions are not queued.
 const MAX_QUEUED_DATAGRAMS: usize = 64;
+/// Spent datagram buffers kept for reuse by [`Connection::poll_transmit_into`].
+const MAX_SPARE_BUFFERS: usize = 32;
+/// Capacity above which a spent buffer is freed rather than kept.
+const MAX_SPARE_CAPACITY: usize = 64 * 1024;
 /// HelloVerifyRequests a client follows before giving up.
 const MAX_HELLO_VERIFY: u8 = 4;
 /// Labels reserved by RFC 5705 §4 and the key schedule.
@@ -52,8 +57,13 @@ pub enum Event {
         /// The SRTP profile negotiated by use_srtp, if any (RFC 5764 §4.1.3).
         srtp_profile: Option<SrtpProtectionProfile>,
     },
-    /// One record of application data from the peer.
+    /// One record of application data from the peer, from
+    /// [`handle_receive`](Connection::handle_receive).
     ApplicationData(Vec<u8>),
+    /// One record of application data from the peer, from
+    /// [`handle_receive_bytes`](Connection::handle_receive_bytes): decrypted in place, a
+    /// slice of the datagram's buffer (no copy).
+    ApplicationDataBytes(Bytes),
     /// The connection closed cleanly: close_notify received or [`Connection::close`] called.
     Closed,
     /// The connection failed; a fatal alert was sent where the RFC asks for one.
@@ -215,15 +225,19 @@ enum FlightItem {
 /// - Getters: [`state`](Self::state), [`role`](Self::role), [`stats`](Self::stats),
 ///   [`cipher_suite`](Self::cipher_suite), [`srtp_profile`](Self::srtp_profile),
 ///   [`remote_certificate`](Self::remote_certificate).
-/// - Inputs: [`handle_receive`](Self::handle_receive) for every datagram from the peer,
-///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) is due.
-/// - Commands: [`send_application_data`](Self::send_application_data),
+/// - Inputs: [`handle_receive`](Self::handle_receive) (or, without copies,
+///   [`handle_receive_bytes`](Self::handle_receive_bytes)) for every datagram from the
+///   peer, [`handle_timeout`](Self::handle_timeout) when
+///   [`poll_timeout`](Self::poll_timeout) is due.
+/// - Commands: [`send_application_data`](Self::send_application_data) (or, into the
+///   caller's buffer, [`seal_application_data`](Self::seal_application_data)),
 ///   [`close`](Self::close), [`set_expected_remote_fingerprints`](Self::set_expected_remote_fingerprints),
 ///   [`export_keying_material`](Self::export_keying_material),
 ///   [`srtp_keying_material`](Self::srtp_keying_material).
 /// - Outputs: after every input or command, drain [`poll_transmit`](Self::poll_transmit)
-///   (datagrams to send, in order) and [`poll_event`](Self::poll_event) until they return
-///   `None`, then re-arm the timer with [`poll_timeout`](Self::poll_timeout).
+///   (or [`poll_transmit_into`](Self::poll_transmit_into); datagrams to send, in order)
+///   and [`poll_event`](Self::poll_event) until they return `None`, then re-arm the timer
+///   with [`poll_timeout`](Self::poll_timeout).
 ///
 /// Randomness: the client/server randoms (all 32 bytes, no `gmt_unix_time`; see the
 /// crate docs) and the cookie secret come from the caller's RNG; ECDHE keys and signatures
@@ -242,7 +256,8 @@ pub struct Connection {
     read_cipher: Option<RecordCipher>,
     replay: ReplayWindow,
     early: Vec<Vec<u8>>,
-    early_data: Vec<Vec<u8>>,
+    /// ApplicationData events held until Connected.
+    early_data: Vec<Event>,
     reassembler: Reassembler,
     /// Server: a fragmented ClientHello before the handshake state exists.
     hello: HelloReassembler,
@@ -260,6 +275,8 @@ pub struct Connection {
     remote_certificate: Option<Vec<u8>>,
     expected_peer_finished: Option<[u8; 12]>,
     outgoing: VecDeque<Vec<u8>>,
+    /// Spent datagram buffers from `poll_transmit_into`, reused by application data.
+    spare: Vec<Vec<u8>>,
     events: VecDeque<Event>,
     stats: Stats,
 }
@@ -337,6 +354,7 @@ impl Connection {
             remote_certificate: None,
             expected_peer_finished: None,
             outgoing: VecDeque::new(),
+            spare: Vec::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
         };
@@ -391,7 +409,15 @@ impl Connection {
         self.reassembler.buffered_bytes()
             + self.hello.buffered_bytes()
             + self.early.iter().map(Vec::len).sum::<usize>()
-            + self.early_data.iter().map(Vec::len).sum::<usize>()
+            + self
+                .early_data
+                .iter()
+                .map(|e| match e {
+                    Event::ApplicationData(d) => d.len(),
+                    Event::ApplicationDataBytes(d) => d.len(),
+                    _ => 0,
+                })
+                .sum::<usize>()
     }
 
     /// Datagrams waiting in [`poll_transmit`](Self::poll_transmit).
@@ -417,6 +443,28 @@ impl Connection {
             return Ok(());
         }
         let r = self.receive_datagram(datagram);
+        let r = r.and_then(|()| self.progress());
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// [`handle_receive`](Self::handle_receive) without copies: protected application data
+    /// is decrypted in place in `datagram` and reported as
+    /// [`Event::ApplicationDataBytes`], a slice of that buffer (no copy, no allocation of
+    /// its own; freezing a buffer that is not already shared allocates its small
+    /// reference count once). Receive into one large `BytesMut` and `split_to` each
+    /// datagram off it to reuse its memory once the events are dropped.
+    ///
+    /// # Errors
+    /// As [`handle_receive`](Self::handle_receive).
+    pub fn handle_receive_bytes(&mut self, now: Instant, datagram: BytesMut) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        if matches!(self.state, State::Closed | State::Failed) {
+            return Ok(());
+        }
+        let r = self.receive_datagram_bytes(datagram);
         let r = r.and_then(|()| self.progress());
         match r {
             Ok(()) => Ok(()),
@@ -464,7 +512,36 @@ impl Connection {
     /// # Errors
     /// [`Error::NotConnected`] before the handshake completed, [`Error::Closed`] after
     /// close or failure, [`Error::RecordTooLarge`] above 2^14 bytes.
+    ///
+    /// The datagram's buffer comes from those given back through
+    /// [`poll_transmit_into`](Self::poll_transmit_into) when there are any, so a caller
+    /// draining with it sends without allocating.
     pub fn send_application_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        let mut dgram = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(RECORD_HEADER_LEN + data.len() + 32));
+        match self.seal_application_data(data, &mut dgram) {
+            Ok(()) => {
+                self.outgoing.push_back(dgram);
+                Ok(())
+            }
+            Err(e) => {
+                self.recycle(dgram);
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends `data` as one protected application_data record to `out`, which the caller
+    /// sends (alone, or after other records of this connection within the MTU). Nothing is
+    /// queued and nothing allocated when `out` has room: the allocation-free send path.
+    /// It goes out ahead of anything [`poll_transmit`](Self::poll_transmit) still holds,
+    /// which is fine for datagrams.
+    ///
+    /// # Errors
+    /// As [`send_application_data`](Self::send_application_data); `out` is then unchanged.
+    pub fn seal_application_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         match self.state {
             State::Connected => {}
             State::Handshaking => return Err(Error::NotConnected),
@@ -473,15 +550,12 @@ impl Connection {
         if data.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::RecordTooLarge);
         }
-        let mut dgram = Vec::with_capacity(RECORD_HEADER_LEN + data.len() + 32);
-        self.write_record(
-            ContentType::APPLICATION_DATA,
-            self.write_epoch,
-            data,
-            &mut dgram,
-        )?;
-        self.outgoing.push_back(dgram);
-        Ok(())
+        let len = out.len();
+        let r = self.write_record(ContentType::APPLICATION_DATA, self.write_epoch, data, out);
+        if r.is_err() {
+            out.truncate(len);
+        }
+        r
     }
 
     /// Closes the connection: sends close_notify (RFC 5246 §7.2.1) and reports
@@ -564,6 +638,20 @@ impl Connection {
         self.outgoing.pop_front()
     }
 
+    /// The next datagram to send, swapped into `out`; false (and `out` untouched) when
+    /// there is none. `out`'s previous buffer, presumably sent, is kept for a later
+    /// [`send_application_data`](Self::send_application_data): draining with this in
+    /// steady state allocates nothing.
+    #[must_use]
+    pub fn poll_transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        let Some(mut d) = self.outgoing.pop_front() else {
+            return false;
+        };
+        std::mem::swap(out, &mut d);
+        self.recycle(d);
+        true
+    }
+
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -581,6 +669,17 @@ impl Connection {
     }
 
     // ================================================================== internals
+
+    /// Keeps a spent datagram buffer for reuse (bounded in count and size).
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE_BUFFERS
+            && buf.capacity() > 0
+            && buf.capacity() <= MAX_SPARE_CAPACITY
+        {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
 
     fn fail(&mut self, e: Error) -> Result<(), Error> {
         if matches!(self.state, State::Closed | State::Failed) {
@@ -703,13 +802,7 @@ impl Connection {
                 }
                 self.replay.accept(h.sequence_number);
                 if h.content_type == ContentType::APPLICATION_DATA {
-                    if self.state == State::Connected {
-                        self.events.push_back(Event::ApplicationData(plain));
-                    } else if self.early_data.len() < MAX_EARLY_DATA_RECORDS {
-                        self.early_data.push(plain);
-                    } else {
-                        self.stats.dropped_records += 1;
-                    }
+                    self.application_data(Event::ApplicationData(plain));
                     return Ok(());
                 }
                 self.receive_plaintext(h, &plain)
@@ -719,6 +812,92 @@ impl Connection {
                 Ok(())
             }
         }
+    }
+
+    /// Reports authenticated application data, or holds it until the handshake completes.
+    fn application_data(&mut self, event: Event) {
+        if self.state == State::Connected {
+            self.events.push_back(event);
+        } else if self.early_data.len() < MAX_EARLY_DATA_RECORDS {
+            self.early_data.push(event);
+        } else {
+            self.stats.dropped_records += 1;
+        }
+    }
+
+    /// [`handle_receive_bytes`](Self::handle_receive_bytes): protected application data
+    /// is opened in place and handed out as a slice of `rest`; every other record takes
+    /// the copying path.
+    fn receive_datagram_bytes(&mut self, mut rest: BytesMut) -> Result<(), Error> {
+        while !rest.is_empty() {
+            let Ok(h) = RecordHeader::parse(&rest) else {
+                self.stats.malformed_records += 1;
+                break;
+            };
+            let total = RECORD_HEADER_LEN + usize::from(h.length);
+            if total > rest.len() {
+                self.stats.malformed_records += 1;
+                break;
+            }
+            // The last (usually the only) record takes the buffer without a split.
+            let record = if total == rest.len() {
+                std::mem::take(&mut rest)
+            } else {
+                rest.split_to(total)
+            };
+            let in_place = h.epoch == 1
+                && h.content_type == ContentType::APPLICATION_DATA
+                && h.version == ProtocolVersion::DTLS_1_2
+                && self.read_cipher.is_some();
+            if in_place {
+                self.stats.records_received += 1;
+                if let Some(data) = self.open_application_data_in_place(h, record) {
+                    self.application_data(Event::ApplicationDataBytes(data));
+                }
+            } else {
+                let Ok((parsed, _)) = Record::parse(&record) else {
+                    self.stats.malformed_records += 1;
+                    break;
+                };
+                self.stats.records_received += 1;
+                self.receive_record(parsed)?;
+            }
+            if matches!(self.state, State::Closed | State::Failed) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a protected application_data record (header included) in place; its
+    /// plaintext as a slice of the same buffer, or `None` if dropped (counted).
+    fn open_application_data_in_place(
+        &mut self,
+        h: RecordHeader,
+        mut record: BytesMut,
+    ) -> Option<Bytes> {
+        let cipher = self.read_cipher.as_ref()?;
+        if !self.replay.check(h.sequence_number) {
+            self.stats.replayed_records += 1;
+            return None;
+        }
+        let opened = cipher.open_in_place(&h, record.get_mut(RECORD_HEADER_LEN..)?);
+        let plain = match opened {
+            Ok(range) if range.len() <= MAX_PLAINTEXT_LEN => range,
+            Ok(_) => {
+                self.stats.dropped_records += 1;
+                return None;
+            }
+            Err(_) => {
+                self.stats.bad_mac_records += 1;
+                return None;
+            }
+        };
+        self.replay.accept(h.sequence_number);
+        // Trimmed while still mutable: neither step allocates or copies.
+        record.truncate(RECORD_HEADER_LEN + plain.end);
+        record.advance(RECORD_HEADER_LEN + plain.start);
+        Some(record.freeze())
     }
 
     /// Dispatches an unprotected (epoch 0) or decrypted record.
@@ -1097,9 +1276,7 @@ impl Connection {
             self.flight.clear();
         }
         self.events.push_back(Event::Connected { srtp_profile });
-        for data in std::mem::take(&mut self.early_data) {
-            self.events.push_back(Event::ApplicationData(data));
-        }
+        self.events.extend(self.early_data.drain(..));
         Ok(())
     }
 

@@ -96,7 +96,8 @@ impl rand_core::CryptoRng for Counter {}
 /// `data`: deliver the next datagram either way, inject arbitrary bytes (whole flights of
 /// garbage) into either, corrupt a datagram in flight, drop one, advance the clock.
 /// The first byte's top bit picks the client's MTU: [`MIN_MTU`](crate::MIN_MTU), which
-/// fragments its ClientHello, or 300. Invariants: no panic, datagrams within the MTU,
+/// fragments its ClientHello, or 300; its next bit delivers datagrams through
+/// [`Connection::handle_receive_bytes`] (in-place decryption) instead of `handle_receive`. Invariants: no panic, datagrams within the MTU,
 /// buffers bounded, and if both ends connect they agree on the keying material.
 pub fn dtls_handshake(data: &[u8]) {
     let _ = run_script(data);
@@ -110,6 +111,14 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
         crate::MIN_MTU
     } else {
         server_mtu
+    };
+    let bytes_path = data.first().is_some_and(|b| b & 0x40 != 0);
+    let deliver = |conn: &mut Connection, now: Instant, d: &[u8]| {
+        let _ = if bytes_path {
+            conn.handle_receive_bytes(now, bytes::BytesMut::from(d))
+        } else {
+            conn.handle_receive(now, d)
+        };
     };
     let mut c = Config::new(Role::Client, cc.clone());
     c.expected_remote_fingerprints = vec![sc.fingerprint(FingerprintAlgorithm::Sha256)];
@@ -136,12 +145,8 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
         }
         let arg = data.get(i).copied().unwrap_or(0);
         match op % 7 {
-            0 if !to_server.is_empty() => {
-                let _ = server.handle_receive(now, &to_server.remove(0));
-            }
-            1 if !to_client.is_empty() => {
-                let _ = client.handle_receive(now, &to_client.remove(0));
-            }
+            0 if !to_server.is_empty() => deliver(&mut server, now, &to_server.remove(0)),
+            1 if !to_client.is_empty() => deliver(&mut client, now, &to_client.remove(0)),
             2 | 3 => {
                 i += 1;
                 let end = (i + usize::from(arg)).min(data.len());
@@ -152,7 +157,7 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
                 } else {
                     &mut client
                 };
-                let _ = target.handle_receive(now, chunk);
+                deliver(target, now, chunk);
             }
             4 if !to_server.is_empty() => {
                 i += 1;
@@ -161,7 +166,7 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
                 if let Some(b) = d.get_mut(at) {
                     *b ^= data.get(i).copied().unwrap_or(1) | 1;
                 }
-                let _ = server.handle_receive(now, &d);
+                deliver(&mut server, now, &d);
             }
             5 => {
                 i += 1;
@@ -187,8 +192,12 @@ fn run_script(data: &[u8]) -> Option<(State, State)> {
                 }
             }
             while let Some(e) = conn.poll_event() {
-                if let Event::ApplicationData(d) = e {
-                    assert!(d.len() <= crate::MAX_PLAINTEXT_LEN);
+                match e {
+                    Event::ApplicationData(d) => assert!(d.len() <= crate::MAX_PLAINTEXT_LEN),
+                    Event::ApplicationDataBytes(d) => {
+                        assert!(d.len() <= crate::MAX_PLAINTEXT_LEN)
+                    }
+                    _ => {}
                 }
             }
         }
@@ -223,6 +232,11 @@ mod tests {
         // The same with the smallest client MTU: fragmented ClientHellos.
         assert_eq!(
             run_script(&[0x85, 1].repeat(40)),
+            Some((State::Connected, State::Connected))
+        );
+        // And through handle_receive_bytes (0x46 % 7 == 0).
+        assert_eq!(
+            run_script(&[0x46, 1].repeat(30)),
             Some((State::Connected, State::Connected))
         );
         dtls_handshake(&[2, 5, 1, 2, 3, 4, 5, 3, 0, 5, 200, 6, 4, 3, 7]);

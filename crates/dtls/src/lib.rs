@@ -77,6 +77,61 @@
 //! # Ok::<(), oxrtc_dtls::Error>(())
 //! ```
 //!
+//! # The allocation-free record path
+//!
+//! [`Connection::send_application_data`] + [`Connection::poll_transmit`] and
+//! [`Connection::handle_receive`] + [`Event::ApplicationData`] copy each record into a
+//! fresh `Vec`. For bulk data use instead:
+//!
+//! - [`Connection::seal_application_data`]: seals one record straight into the caller's
+//!   reusable `Vec<u8>` (after any header of the caller's, e.g. TURN's), or
+//!   [`Connection::poll_transmit_into`], which swaps datagrams into the caller's buffer
+//!   and reuses the spent ones for later records;
+//! - [`Connection::handle_receive_bytes`]: takes the datagram as a `bytes::BytesMut`,
+//!   decrypts in place and reports [`Event::ApplicationDataBytes`], a `Bytes` slice of
+//!   that buffer.
+//!
+//! ```
+//! # use oxrtc_dtls::{Certificate, Config, Connection, Event, FingerprintAlgorithm, Role, State};
+//! # use rand_chacha::rand_core::SeedableRng;
+//! # use std::time::Instant;
+//! # fn pair() -> Result<(Connection, Connection), oxrtc_dtls::Error> {
+//! #     let (a, b) = (Certificate::generate()?, Certificate::generate()?);
+//! #     let mut c = Config::new(Role::Client, a.clone());
+//! #     c.expected_remote_fingerprints = vec![b.fingerprint(FingerprintAlgorithm::Sha256)];
+//! #     let mut s = Config::new(Role::Server, b);
+//! #     s.expected_remote_fingerprints = vec![a.fingerprint(FingerprintAlgorithm::Sha256)];
+//! #     let now = Instant::now();
+//! #     let mut client = Connection::new(c, now, rand_chacha::ChaCha20Rng::seed_from_u64(1))?;
+//! #     let mut server = Connection::new(s, now, rand_chacha::ChaCha20Rng::seed_from_u64(2))?;
+//! #     while client.state() != State::Connected || server.state() != State::Connected {
+//! #         while let Some(d) = client.poll_transmit() { server.handle_receive(now, &d)?; }
+//! #         while let Some(d) = server.poll_transmit() { client.handle_receive(now, &d)?; }
+//! #     }
+//! #     while client.poll_event().is_some() {}
+//! #     while server.poll_event().is_some() {}
+//! #     Ok((client, server))
+//! # }
+//! let (mut client, mut server) = pair()?;
+//! let now = Instant::now();
+//! let mut datagram = Vec::with_capacity(1500); // reused for every send
+//! let mut rx = bytes::BytesMut::with_capacity(64 * 1024); // receive buffer, reused
+//! for _ in 0..3 {
+//!     datagram.clear();
+//!     client.seal_application_data(&[0x5a; 1200], &mut datagram)?;
+//!     // socket.send(&datagram); on the far side, recv into `rx`:
+//!     rx.extend_from_slice(&datagram);
+//!     server.handle_receive_bytes(now, rx.split())?;
+//!     while let Some(e) = server.poll_event() {
+//!         if let Event::ApplicationDataBytes(data) = e {
+//!             assert_eq!(data.len(), 1200); // a slice of rx's memory
+//!         }
+//!     }
+//!     rx.reserve(1500); // reclaims the space once the slices are dropped
+//! }
+//! # Ok::<(), oxrtc_dtls::Error>(())
+//! ```
+//!
 //! # Randomness
 //!
 //! The 32-byte client and server randoms are drawn whole from the caller's RNG: the first

@@ -6,6 +6,7 @@ use super::SuiteParams;
 use crate::wire::{ContentType, ProtocolVersion, RecordHeader};
 use crate::Error;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
+use std::ops::Range;
 
 /// One direction's record protection for one epoch.
 pub(crate) struct RecordCipher {
@@ -93,6 +94,38 @@ impl RecordCipher {
         )?;
         out.extend_from_slice(tag.as_ref());
         Ok(())
+    }
+
+    /// Authenticates and decrypts a record's fragment in place; returns where the
+    /// plaintext lies within `fragment` (after the explicit nonce, before the tag).
+    ///
+    /// # Errors
+    /// [`Error::BadRecordMac`] if the fragment is too short or fails authentication; the
+    /// fragment's bytes are then unspecified.
+    pub(crate) fn open_in_place(
+        &self,
+        header: &RecordHeader,
+        fragment: &mut [u8],
+    ) -> Result<Range<usize>, Error> {
+        let epoch_seq = header.epoch_sequence();
+        let (nonce, start) = if self.explicit {
+            // The explicit nonce is whatever the sender put there (RFC 5288 §3).
+            let mut n = self.iv;
+            n[4..].copy_from_slice(fragment.get(..8).ok_or(Error::BadRecordMac)?);
+            (Nonce::assume_unique_for_key(n), 8)
+        } else {
+            (self.nonce(epoch_seq), 0)
+        };
+        let body = fragment.get_mut(start..).ok_or(Error::BadRecordMac)?;
+        let plain_len = body
+            .len()
+            .checked_sub(self.tag_len)
+            .ok_or(Error::BadRecordMac)?;
+        let aad = aad(epoch_seq, header.content_type, header.version, plain_len);
+        self.key
+            .open_in_place(nonce, Aad::from(aad), body)
+            .map_err(|_| Error::BadRecordMac)?;
+        Ok(start..start + plain_len)
     }
 
     /// Authenticates and decrypts a record's fragment into `out` (cleared first).
@@ -184,6 +217,17 @@ mod tests {
                     Err(Error::BadRecordMac)
                 );
             }
+            // In place: the same plaintext, where the returned range says.
+            let mut frag = rec.fragment.to_vec();
+            let range = rx.open_in_place(&rec.header, &mut frag).unwrap();
+            assert_eq!(&frag[range], b"hello");
+            let mut bad = rec.fragment.to_vec();
+            bad[0] ^= 0x80;
+            assert_eq!(
+                rx.open_in_place(&rec.header, &mut bad),
+                Err(Error::BadRecordMac)
+            );
+            assert!(rx.open_in_place(&rec.header, &mut [0u8; 3]).is_err());
             // A different sequence number in the header changes the AAD.
             let mut h = rec.header;
             h.sequence_number += 1;

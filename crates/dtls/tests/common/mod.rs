@@ -53,6 +53,9 @@ pub struct Pair {
     pub server_events: Vec<Event>,
     pub delivered: usize,
     pub max_datagram: usize,
+    /// Deliver through `handle_receive_bytes` (in-place decryption) instead of
+    /// `handle_receive`.
+    pub bytes_path: bool,
 }
 
 pub fn certs() -> (Certificate, Certificate) {
@@ -87,6 +90,7 @@ impl Pair {
             server_events: Vec::new(),
             delivered: 0,
             max_datagram: 0,
+            bytes_path: false,
         }
     }
 
@@ -157,10 +161,15 @@ impl Pair {
         };
         for (_, to_server, d) in due {
             self.delivered += 1;
-            let _ = if to_server {
-                self.server.handle_receive(self.now, &d)
+            let conn = if to_server {
+                &mut self.server
             } else {
-                self.client.handle_receive(self.now, &d)
+                &mut self.client
+            };
+            let _ = if self.bytes_path {
+                conn.handle_receive_bytes(self.now, bytes::BytesMut::from(&d[..]))
+            } else {
+                conn.handle_receive(self.now, &d)
             };
         }
         self.client.handle_timeout(self.now);
@@ -221,6 +230,7 @@ fn data(events: &[Event]) -> Vec<Vec<u8>> {
         .iter()
         .filter_map(|e| match e {
             Event::ApplicationData(d) => Some(d.clone()),
+            Event::ApplicationDataBytes(d) => Some(d.to_vec()),
             _ => None,
         })
         .collect()
