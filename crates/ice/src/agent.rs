@@ -238,7 +238,7 @@ pub struct Agent {
     nomination_value: u32,
     remote_nomination_value: u32,
     first_valid_at: Option<Instant>,
-    reported: Option<SelectedPair>,
+    reported: Option<(PathRef, bool, CandidateType)>,
     ever_connected: bool,
     gather_started: bool,
     gathering: GatheringState,
@@ -1612,20 +1612,22 @@ impl Agent {
     /// Adds the pair (local, remote) if allowed, not redundant and within limits; returns
     /// its id (an existing equivalent pair's id if there is one).
     fn add_pair(&mut self, lid: LocalId, rid: RemoteId) -> Option<PairId> {
-        let l = self.local_cand(lid)?.clone();
-        let r = self.remote_cand(rid)?.clone();
-        if !self.can_pair(&l, &r) {
+        let l = self.local_cand(lid)?;
+        let r = self.remote_cand(rid)?;
+        if !self.can_pair(l, r) {
             return None;
         }
+        let (l_base, l_socket) = (l.base, l.socket);
         if let Some(p) = self.pairs.iter().find(|p| {
             p.remote == rid
                 && self
                     .local_cand(p.local)
-                    .is_some_and(|pl| pl.base == l.base && pl.socket == l.socket)
+                    .is_some_and(|pl| pl.base == l_base && pl.socket == l_socket)
         }) {
             return Some(p.id);
         }
-        let priority = self.compute_pair_priority(&l, &r);
+        let priority = self.compute_pair_priority(l, r);
+        let foundation = (l.cand.foundation.clone(), r.cand.foundation.clone());
         if self.pairs.len() >= self.config.max_pairs {
             // Prune the lowest-priority pair that is not in use (RFC 8445 §6.1.2.5).
             let victim = self
@@ -1639,7 +1641,6 @@ impl Agent {
                 .map(|p| p.id)?;
             self.remove_pair(victim);
         }
-        let foundation = (l.cand.foundation.clone(), r.cand.foundation.clone());
         let frozen = self.pairs.iter().any(|p| {
             p.foundation == foundation
                 && matches!(p.state, PairState::Waiting | PairState::InProgress)
@@ -2273,8 +2274,10 @@ impl Agent {
         if let Some(p) = self.pair_mut(id) {
             p.nominated = true;
         }
-        // The new generation works: the pre-restart pair can go.
+        // The new generation works: the pre-restart pair can go, and a later restart()
+        // starts a generation of its own.
         self.previous = None;
+        self.remote_fresh = false;
     }
 
     /// The controlling agent's nomination (RFC 8445 §8.1.1): once the best valid pair is
@@ -2795,7 +2798,8 @@ impl Agent {
         let Some(pair) = self.add_pair(local, remote) else {
             return Ok(());
         };
-        let Some(p) = self.pair(pair).cloned() else {
+        let Some((p_state, p_valid, p_tx)) = self.pair(pair).map(|p| (p.state, p.valid, p.tx))
+        else {
             return Ok(());
         };
         if self.config.lite {
@@ -2812,11 +2816,11 @@ impl Agent {
             return Ok(());
         }
         // Triggered check (RFC 8445 §7.3.1.4).
-        match p.state {
+        match p_state {
             PairState::Succeeded => {}
             PairState::InProgress => {
-                let superseded = p.valid
-                    || p.tx
+                let superseded = p_valid
+                    || p_tx
                         .and_then(|t| self.txs.get(&t))
                         .is_some_and(|t| t.triggered);
                 if !superseded {
@@ -2830,7 +2834,7 @@ impl Agent {
                 self.trigger(pair, false);
             }
         }
-        if self.controlling && p.valid && !self.config.lite {
+        if self.controlling && p_valid && !self.config.lite {
             self.probe_selected(now, pair);
         }
         // Nomination by the controlling peer (RFC 8445 §7.3.1.5).
@@ -2841,7 +2845,7 @@ impl Agent {
                 }
                 self.remote_nomination_value = v;
             }
-            if p.state == PairState::Succeeded && p.valid {
+            if p_state == PairState::Succeeded && p_valid {
                 self.select(pair);
             } else if let Some(pm) = self.pair_mut(pair) {
                 pm.nominate_on_success = true;
@@ -2914,6 +2918,21 @@ impl Agent {
             .map(|p| PathRef::Pair(p.id))
     }
 
+    /// What identifies the reported pair: which path, whether nominated, and the remote
+    /// type (a peer-reflexive candidate can turn into a signalled one).
+    fn path_key(&self, path: PathRef) -> Option<(PathRef, bool, CandidateType)> {
+        match path {
+            PathRef::Pair(id) => {
+                let p = self.pair(id)?;
+                Some((path, p.nominated, self.remote_cand(p.remote)?.cand.typ))
+            }
+            PathRef::Previous => {
+                let p = self.previous.as_ref()?;
+                Some((path, p.nominated, p.remote.cand.typ))
+            }
+        }
+    }
+
     fn path_info(&self, path: PathRef) -> Option<SelectedPair> {
         let (l, r, nominated) = match path {
             PathRef::Pair(id) => {
@@ -2970,17 +2989,18 @@ impl Agent {
         // The pair in use: start consent on a new one, report changes.
         let path = self.sending_path();
         if let Some(PathRef::Pair(id)) = path {
-            let jitter = self.jitter(self.config.consent_interval);
-            if let Some(p) = self.pair_mut(id) {
-                if p.consent_next.is_none() {
+            if self.pair(id).is_some_and(|p| p.consent_next.is_none()) {
+                let jitter = self.jitter(self.config.consent_interval);
+                if let Some(p) = self.pair_mut(id) {
                     p.consent_next = Some(now + jitter);
                 }
             }
         }
-        let info = path.and_then(|p| self.path_info(p));
-        if info != self.reported {
-            self.reported = info.clone();
-            if let Some(info) = info {
+        // Compare cheaply (this runs after every datagram); build the event on change only.
+        let key = path.and_then(|p| self.path_key(p));
+        if key != self.reported {
+            self.reported = key;
+            if let Some(info) = path.and_then(|p| self.path_info(p)) {
                 if let (Some(rp), Some(peer)) = (&info.relay, info.remote.socket_addr()) {
                     let relayed = rp.relayed;
                     if let Some(r) = self
@@ -3061,12 +3081,21 @@ impl Agent {
                 matches!(p.state, PairState::Waiting | PairState::InProgress)
                     || (p.state == PairState::Frozen && self.checkable(p))
             });
+        if self.config.lite {
+            // A lite agent checks nothing: it fails when the peer stops checking.
+            return if self.ever_connected {
+                ConnectionState::Failed
+            } else if self.pairs.is_empty() {
+                ConnectionState::New
+            } else {
+                ConnectionState::Checking
+            };
+        }
         let local_done = !self.gather_started || self.gathering == GatheringState::Complete;
         if self.remote.is_some()
             && !checking
             && local_done
             && (!self.pairs.is_empty() || self.end_of_remote)
-            && !self.config.lite
         {
             return ConnectionState::Failed;
         }

@@ -84,7 +84,8 @@
 //!   hidden behind mDNS names.
 //! - `stuns:` and `turns:` (TLS to the server) are reported as unsupported servers.
 //! - One component only (rtcp-mux and BUNDLE, as WebRTC always does).
-//! - Aggressive nomination is accepted from a peer but never used.
+//! - No aggressive nomination (RFC 5245; RFC 8445 dropped it): the controlled side follows
+//!   the latest nomination.
 #![forbid(unsafe_code)]
 
 mod agent;

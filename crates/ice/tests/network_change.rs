@@ -11,15 +11,26 @@ use oxrtc_ice::{IceEvent, LocalSocket};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// A on Wi-Fi behind a home NAT, B public (`a_controls` picks the roles). After 2 s a
-/// cellular interface behind a carrier's symmetric NAT comes up; at `wifi_down` the Wi-Fi
-/// goes. Media flows both ways every 20 ms throughout.
-/// Returns the longest gap in media (B to A, A to B).
+/// A on Wi-Fi behind a home NAT, B public (`a_controls` picks the roles). At `cellular_up`
+/// a cellular interface behind a carrier's symmetric NAT comes up; at `wifi_down` the
+/// Wi-Fi goes. Media flows both ways every 20 ms throughout. Returns the longest gap in
+/// media (B to A, A to B).
 fn wifi_to_cellular(
     seed: u64,
     a_controls: bool,
     wifi_down: Duration,
     cellular_up: Duration,
+) -> (Duration, Duration) {
+    wifi_to_cellular_with(seed, a_controls, wifi_down, cellular_up, false)
+}
+
+/// As [`wifi_to_cellular`]; `renomination` negotiates NOMINATION values on both sides.
+fn wifi_to_cellular_with(
+    seed: u64,
+    a_controls: bool,
+    wifi_down: Duration,
+    cellular_up: Duration,
+    renomination: bool,
 ) -> (Duration, Duration) {
     let mut sc = scenario_with(
         seed,
@@ -28,8 +39,12 @@ fn wifi_to_cellular(
         |c| c.controlling = a_controls,
         |c| c.controlling = !a_controls,
     );
-    assert!(run_connect(&mut sc, Duration::from_secs(5)));
     let (a, b) = (sc.a, sc.b);
+    if renomination {
+        sc.sim.endpoint_mut(a).agent.set_remote_renomination(true);
+        sc.sim.endpoint_mut(b).agent.set_remote_renomination(true);
+    }
+    assert!(run_connect(&mut sc, Duration::from_secs(5)));
     let creds = (
         sc.sim.endpoint(a).agent.local_credentials().clone(),
         sc.sim.endpoint(b).agent.local_credentials().clone(),
@@ -129,6 +144,32 @@ fn wifi_down_then_cellular_up() {
     let (gap_a, gap_b) = wifi_to_cellular(43, true, Duration::from_secs(2), Duration::from_secs(3));
     assert!(
         gap_a <= Duration::from_millis(1300) && gap_b <= Duration::from_millis(1300),
+        "{gap_a:?} {gap_b:?}"
+    );
+}
+
+#[test]
+fn renomination_with_nomination_values() {
+    let (gap_a, gap_b) = wifi_to_cellular_with(
+        44,
+        true,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+        true,
+    );
+    assert!(
+        gap_a <= Duration::from_millis(60) && gap_b <= Duration::from_millis(60),
+        "{gap_a:?} {gap_b:?}"
+    );
+    let (gap_a, gap_b) = wifi_to_cellular_with(
+        45,
+        false,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+        true,
+    );
+    assert!(
+        gap_b <= Duration::from_millis(60) && gap_a <= Duration::from_millis(1200),
         "{gap_a:?} {gap_b:?}"
     );
 }
