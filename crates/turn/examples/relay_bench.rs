@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p oxrtc-turn --features tokio --example relay_bench -- \
 //!     [--seconds 5] [--clients 4] [--window 32] [--size 160] [--only oxrtc|coturn] \
-//!     [--relay-threads 1] [--external ADDR]
+//!     [--rounds 1] [--threads 0] [--baseline PATH] [--external ADDR]
 //! ```
 //!
 //! Each load client is our sans-IO TURN client on its own UDP socket and thread, with a
@@ -13,11 +13,17 @@
 //! sustains, not how fast it drops). Every echo is two relayed packets (client to peer, peer
 //! to client). The table gives relayed packets per second, the mean round trip, the packets
 //! never seen again, and the server process's CPU time (user + system, from /proc) per
-//! relayed packet, which a loaded machine disturbs less than the rate.
+//! relayed packet, which a loaded machine disturbs less than the rate, and the same for the
+//! load generator (this process), which shares the machine's cores with the server.
 //!
-//! Both servers run as separate processes, one after the other, under the same load: our
-//! `turn_server` example (listeners on one thread, relayed sockets on `--relay-threads`
-//! more) and coturn's `turnserver` with its defaults (a UDP thread per core).
+//! Both servers run as separate processes, one after the other, under the same load, for
+//! `--rounds` rounds (alternating, so that other load on the machine hits both alike): our
+//! `turn_server` example (`--threads` UDP workers, 0: one per core) and coturn's
+//! `turnserver` with its defaults (a UDP thread per core). CPU is counted from the moment
+//! every client is allocated until the last one stops.
+//!
+//! `--baseline PATH` adds a third server to each round: another build of `turn_server`
+//! (an older commit, say), started with its default threads.
 //! `--external ADDR` only loads a server started by hand (user `u`, password `p`), for
 //! profiling.
 #![allow(clippy::unwrap_used)]
@@ -39,7 +45,9 @@ struct Options {
     window: usize,
     size: usize,
     only: Option<String>,
+    rounds: usize,
     server_threads: usize,
+    baseline: Option<PathBuf>,
     external: Option<SocketAddr>,
 }
 
@@ -58,6 +66,8 @@ struct Result {
     sent: u64,
     rtt_total: Duration,
     seconds: f64,
+    server_cpu: Duration,
+    own_cpu: Duration,
 }
 
 /// CPU time (user + system) a process used so far, from /proc (Linux); zero elsewhere.
@@ -111,10 +121,13 @@ fn our_binary() -> PathBuf {
     dir.join("turn_server")
 }
 
-fn start_ours(port: u16, threads: usize) -> KillOnDrop {
+fn start_ours(binary: PathBuf, port: u16, threads: Option<usize>) -> KillOnDrop {
+    let mut c = Command::new(binary);
+    if let Some(threads) = threads {
+        c.args(["--threads", &threads.to_string()]);
+    }
     KillOnDrop(
-        Command::new(our_binary())
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+        c.args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
                 "--realm",
                 "bench",
@@ -122,7 +135,6 @@ fn start_ours(port: u16, threads: usize) -> KillOnDrop {
                 "u:p",
                 "--allow-loopback-peers",
             ])
-            .args(["--relay-threads", &threads.to_string()])
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -271,7 +283,7 @@ fn load_client(server: SocketAddr, options: &Options, go: &AtomicBool) -> Result
     result
 }
 
-fn measure(name: &str, server: SocketAddr, options: &Options) -> Result {
+fn measure(name: &str, server: SocketAddr, pid: Option<u32>, options: &Options) -> Result {
     let go = Arc::new(AtomicBool::new(false));
     let options = Arc::new(Options {
         seconds: options.seconds,
@@ -279,7 +291,9 @@ fn measure(name: &str, server: SocketAddr, options: &Options) -> Result {
         window: options.window,
         size: options.size,
         only: None,
+        rounds: 1,
         server_threads: options.server_threads,
+        baseline: None,
         external: None,
     });
     let threads: Vec<_> = (0..options.clients)
@@ -291,6 +305,13 @@ fn measure(name: &str, server: SocketAddr, options: &Options) -> Result {
         .collect();
     // Let every client allocate before the clock starts.
     std::thread::sleep(Duration::from_millis(500));
+    let cpu = || {
+        (
+            pid.map_or(Duration::ZERO, cpu_time),
+            cpu_time(std::process::id()),
+        )
+    };
+    let (server_before, own_before) = cpu();
     go.store(true, Ordering::Relaxed);
     let mut total = Result::default();
     for t in threads {
@@ -302,6 +323,9 @@ fn measure(name: &str, server: SocketAddr, options: &Options) -> Result {
         total.rtt_total += r.rtt_total;
         total.seconds = total.seconds.max(r.seconds);
     }
+    let (server_after, own_after) = cpu();
+    total.server_cpu = server_after.saturating_sub(server_before);
+    total.own_cpu = own_after.saturating_sub(own_before);
     total
 }
 
@@ -312,7 +336,9 @@ fn parse() -> Options {
         window: 32,
         size: 160,
         only: None,
-        server_threads: 1,
+        rounds: 1,
+        server_threads: 0,
+        baseline: None,
         external: None,
     };
     let mut args = std::env::args().skip(1);
@@ -325,7 +351,9 @@ fn parse() -> Options {
             "--size" => o.size = v.parse().unwrap(),
             "--only" => o.only = Some(v),
             "--external" => o.external = Some(v.parse().unwrap()),
-            "--relay-threads" => o.server_threads = v.parse().unwrap(),
+            "--rounds" => o.rounds = v.parse().unwrap(),
+            "--threads" => o.server_threads = v.parse().unwrap(),
+            "--baseline" => o.baseline = Some(v.into()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -341,49 +369,52 @@ fn main() {
         options.clients, options.window, options.size, options.seconds
     );
     println!(
-        "{:<8} {:>16} {:>12} {:>10} {:>16}",
-        "server", "relayed pkt/s", "mean rtt", "lost", "server cpu/pkt"
+        "{:<8} {:>14} {:>10} {:>8} {:>15} {:>15}",
+        "server", "relayed pkt/s", "mean rtt", "lost", "server cpu/pkt", "loadgen cpu/pkt"
     );
     if let Some(server) = options.external {
         // A server someone else started (user u, password p): load only, for profiling.
-        let r = measure("external", server, &options);
-        println!("external {:>16.0}", 2.0 * r.echoes as f64 / r.seconds);
+        let r = measure("external", server, None, &options);
+        println!("external {:>14.0}", 2.0 * r.echoes as f64 / r.seconds);
         return;
     }
-    for name in ["oxrtc", "coturn"] {
-        if options.only.as_deref().is_some_and(|o| o != name) {
-            continue;
+    let ours = our_binary();
+    for _ in 0..options.rounds.max(1) {
+        for name in ["oxrtc", "coturn", "baseline"] {
+            if options.only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
+            let port = free_port();
+            let server = match (name, &options.baseline) {
+                ("oxrtc", _) => start_ours(ours.clone(), port, Some(options.server_threads)),
+                ("coturn", _) => start_coturn(port, &dir),
+                (_, Some(baseline)) => start_ours(baseline.clone(), port, None),
+                (_, None) => continue,
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let r = measure(name, addr, Some(server.0.id()), &options);
+            drop(server);
+            report(name, &r);
         }
-        let port = free_port();
-        let _server = if name == "oxrtc" {
-            start_ours(port, options.server_threads)
-        } else {
-            start_coturn(port, &dir)
-        };
-        let pid = _server.0.id();
-        let cpu_before = cpu_time(pid);
-        let r = measure(name, SocketAddr::from(([127, 0, 0, 1], port)), &options);
-        let cpu = cpu_time(pid).saturating_sub(cpu_before);
-        let rate = 2.0 * r.echoes as f64 / r.seconds;
-        let rtt = if r.echoes > 0 {
-            r.rtt_total / u32::try_from(r.echoes).unwrap_or(u32::MAX)
-        } else {
-            Duration::ZERO
-        };
-        let relayed = 2 * r.echoes;
-        let per_packet = if relayed > 0 {
-            cpu.as_secs_f64() * 1e9 / relayed as f64
-        } else {
-            0.0
-        };
-        println!(
-            "{:<8} {:>16.0} {:>10.0}us {:>10} {:>14.0}ns",
-            name,
-            rate,
-            rtt.as_secs_f64() * 1e6,
-            r.sent.saturating_sub(r.echoes),
-            per_packet
-        );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn report(name: &str, r: &Result) {
+    let rate = 2.0 * r.echoes as f64 / r.seconds;
+    let rtt = if r.echoes > 0 {
+        r.rtt_total / u32::try_from(r.echoes).unwrap_or(u32::MAX)
+    } else {
+        Duration::ZERO
+    };
+    let relayed = (2 * r.echoes).max(1) as f64;
+    println!(
+        "{:<8} {:>14.0} {:>8.0}us {:>8} {:>13.0}ns {:>13.0}ns",
+        name,
+        rate,
+        rtt.as_secs_f64() * 1e6,
+        r.sent.saturating_sub(r.echoes),
+        r.server_cpu.as_secs_f64() * 1e9 / relayed,
+        r.own_cpu.as_secs_f64() * 1e9 / relayed,
+    );
 }

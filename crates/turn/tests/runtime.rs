@@ -1,5 +1,6 @@
 //! The tokio runtime on loopback with our client: UDP and TCP clients, Send indications and
-//! channels, RFC 6062, graceful shutdown.
+//! channels, RFC 6062, graceful shutdown, and UDP workers that share quotas and
+//! reservations.
 
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
@@ -7,10 +8,14 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{Driver, TcpEcho, UdpEcho};
+use oxrtc_stun::{
+    Class, ErrorCode, EvenPort, IntegrityKey, Lifetime, Message, MessageBuilder, Method, Nonce,
+    Realm, RequestedTransport, ReservationToken, TransactionId, Username, XorRelayedAddress,
+};
 use oxrtc_turn::runtime::{RuntimeConfig, TurnServer};
 use oxrtc_turn::*;
 
@@ -24,6 +29,10 @@ struct Running {
 
 impl Running {
     fn start() -> Running {
+        Running::with(|_| {})
+    }
+
+    fn with(configure: impl FnOnce(&mut RuntimeConfig)) -> Running {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -39,6 +48,7 @@ impl Running {
             ..Default::default()
         };
         config.server.peer_filter.allow_loopback = true;
+        configure(&mut config);
         let server = rt.block_on(TurnServer::bind(config)).unwrap();
         let addr = server.local_addrs()[0];
         let handle = server.handle();
@@ -196,4 +206,130 @@ fn shutdown_closes_relays_and_connections() {
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = [0u8; 64];
     assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+}
+
+/// A bare STUN client on its own UDP socket (user u, password p), for what our client does
+/// not ask for: EVEN-PORT and RESERVATION-TOKEN.
+struct Raw {
+    socket: UdpSocket,
+    server: SocketAddr,
+    nonce: Option<String>,
+    next: u8,
+}
+
+impl Raw {
+    fn new(server: SocketAddr) -> Raw {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        Raw {
+            socket,
+            server,
+            nonce: None,
+            next: 0,
+        }
+    }
+
+    /// A request built by `f`, signed once the server gave a nonce; returns the final
+    /// response.
+    fn request(&mut self, method: Method, f: impl Fn(&mut MessageBuilder<'_>)) -> Vec<u8> {
+        for _ in 0..3 {
+            self.next += 1;
+            let id = TransactionId([self.next; 12]);
+            let mut out = Vec::new();
+            let mut b = MessageBuilder::new(&mut out, Class::Request, method, id);
+            f(&mut b);
+            if let Some(nonce) = &self.nonce {
+                b.add(&Username("u")).unwrap();
+                b.add(&Realm("rt")).unwrap();
+                b.add(&Nonce(nonce)).unwrap();
+                b.add_message_integrity(&IntegrityKey::long_term("u", "rt", "p"))
+                    .unwrap();
+            }
+            self.socket.send_to(&out, self.server).unwrap();
+            let mut buf = [0u8; 1500];
+            let response = loop {
+                let (n, _) = self.socket.recv_from(&mut buf).unwrap();
+                let m = Message::new_checked(&buf[..n]).unwrap();
+                if m.transaction_id() == id {
+                    break buf[..n].to_vec();
+                }
+            };
+            let code = error_code(&response);
+            if !(code == Some(401) && self.nonce.is_none() || code == Some(438)) {
+                return response;
+            }
+            let m = Message::new_checked(&response[..]).unwrap();
+            self.nonce = Some(m.attribute::<Nonce<'_>>().unwrap().unwrap().0.to_owned());
+        }
+        panic!("no answer past the challenge")
+    }
+
+    fn allocate(&mut self, f: impl Fn(&mut MessageBuilder<'_>)) -> Vec<u8> {
+        self.request(Method::Allocate, |b| {
+            b.add(&RequestedTransport::UDP).unwrap();
+            f(b);
+        })
+    }
+
+    fn deallocate(&mut self) {
+        let r = self.request(Method::Refresh, |b| {
+            b.add(&Lifetime(0)).unwrap();
+        });
+        assert_eq!(error_code(&r), None);
+    }
+}
+
+fn error_code(response: &[u8]) -> Option<u16> {
+    let m = Message::new_checked(response).unwrap();
+    m.attribute::<ErrorCode<'_>>().unwrap().map(|e| e.code)
+}
+
+#[test]
+fn udp_workers_share_reservations_and_quotas() {
+    let mut server = Running::with(|c| {
+        c.threads = 4;
+        c.server.max_allocations_per_user = 2;
+    });
+    // The Allocate with the token comes from another socket, which the kernel hashes to
+    // another worker three times in four: over six pairs, the token must be good on all.
+    for _ in 0..6 {
+        let mut a = Raw::new(server.addr);
+        let r = a.allocate(|b| {
+            b.add(&EvenPort { reserve: true }).unwrap();
+        });
+        let m = Message::new_checked(&r[..]).unwrap();
+        assert_eq!(m.class(), Class::SuccessResponse, "{:?}", error_code(&r));
+        let even = m.attribute::<XorRelayedAddress>().unwrap().unwrap().0;
+        assert_eq!(even.port() % 2, 0);
+        let token = m.attribute::<ReservationToken>().unwrap().unwrap();
+        let mut b = Raw::new(server.addr);
+        let r = b.allocate(|b| {
+            b.add(&token).unwrap();
+        });
+        let m = Message::new_checked(&r[..]).unwrap();
+        assert_eq!(m.class(), Class::SuccessResponse, "{:?}", error_code(&r));
+        let odd = m.attribute::<XorRelayedAddress>().unwrap().unwrap().0;
+        assert_eq!(odd, SocketAddr::new(even.ip(), even.port() + 1));
+        a.deallocate();
+        b.deallocate();
+    }
+    // The user's quota holds over the workers: two allocations, then every other socket is
+    // refused.
+    let mut held = [Raw::new(server.addr), Raw::new(server.addr)];
+    for h in &mut held {
+        assert_eq!(error_code(&h.allocate(|_| {})), None);
+    }
+    for _ in 0..8 {
+        assert_eq!(
+            error_code(&Raw::new(server.addr).allocate(|_| {})),
+            Some(486)
+        );
+    }
+    let stats = server.handle.stats();
+    assert_eq!(stats.allocations, 2);
+    assert_eq!(stats.allocations_total, 14);
+    assert_eq!(stats.quota_rejections, 8);
+    assert_eq!(server.stop().allocations, 0);
 }

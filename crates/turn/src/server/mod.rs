@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod filter;
+mod ledger;
 #[cfg(feature = "tokio")]
 pub mod runtime;
 
@@ -27,6 +28,8 @@ pub use auth::rest_password;
 use auth::{Credentials, Nonces};
 pub use config::ServerConfig;
 pub use filter::{IpNet, IpNetParseError, PeerFilter};
+pub(crate) use ledger::SharedLedger;
+use ledger::{Ledger, LedgerState, Reservation};
 
 /// How long a channel number stays reserved to its peer after the binding expired
 /// (RFC 8656 §12).
@@ -191,6 +194,25 @@ pub struct ServerStats {
     pub dropped: u64,
 }
 
+impl ServerStats {
+    /// Adds the counters of another shard of the same server.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn merge(&mut self, o: &ServerStats) {
+        self.allocations += o.allocations;
+        self.allocations_total += o.allocations_total;
+        self.packets_to_peers += o.packets_to_peers;
+        self.bytes_to_peers += o.bytes_to_peers;
+        self.packets_to_clients += o.packets_to_clients;
+        self.bytes_to_clients += o.bytes_to_clients;
+        self.auth_failures += o.auth_failures;
+        self.quota_rejections += o.quota_rejections;
+        self.denied_peers += o.denied_peers;
+        self.error_responses += o.error_responses;
+        self.bandwidth_drops += o.bandwidth_drops;
+        self.dropped += o.dropped;
+    }
+}
+
 /// A long-term credential check that passed.
 #[derive(Debug, Clone)]
 struct Authed {
@@ -277,12 +299,6 @@ impl Allocation {
     }
 }
 
-#[derive(Debug)]
-struct Reservation {
-    relay: SocketAddr,
-    expires: Instant,
-}
-
 /// What an Allocate request asks for, once checked.
 #[derive(Debug)]
 struct AllocateRequest {
@@ -349,10 +365,10 @@ pub struct Server {
     allocations: HashMap<AllocationId, Allocation>,
     by_tuple: HashMap<FiveTuple, AllocationId>,
     by_relay: HashMap<SocketAddr, AllocationId>,
-    per_user: HashMap<String, usize>,
+    /// Allocation counts for the quotas, and reservations.
+    ledger: Ledger,
     connections: HashMap<u32, TcpConnection>,
     data_connections: HashMap<FiveTuple, u32>,
-    reservations: HashMap<[u8; 8], Reservation>,
     next_id: u64,
     transmits: VecDeque<ServerTransmit>,
     events: VecDeque<ServerEvent>,
@@ -391,11 +407,43 @@ impl Server {
         let mut rng = ChaCha20Rng::from_rng(&mut rng);
         let mut secret = [0u8; 32];
         rng.fill_bytes(&mut secret);
+        Self::with_ledger(
+            config,
+            now,
+            rng,
+            secret,
+            now,
+            Ledger::Own(LedgerState::default()),
+        )
+    }
+
+    /// A shard of a server that runs a core per thread: its allocations are its own, but
+    /// quotas, reservation tokens and nonces are the server's (`shared`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn shard<R: RngCore + CryptoRng>(
+        config: ServerConfig,
+        now: Instant,
+        mut rng: R,
+        shared: std::sync::Arc<SharedLedger>,
+    ) -> Self {
+        let rng = ChaCha20Rng::from_rng(&mut rng);
+        let (secret, epoch) = (shared.nonce_secret, shared.epoch);
+        Self::with_ledger(config, now, rng, secret, epoch, Ledger::Shared(shared))
+    }
+
+    fn with_ledger(
+        config: ServerConfig,
+        now: Instant,
+        rng: ChaCha20Rng,
+        secret: [u8; 32],
+        epoch: Instant,
+        ledger: Ledger,
+    ) -> Self {
         let credentials =
             Credentials::new(&config.realm, &config.users, config.auth_secret.clone());
         let nonces = Nonces::new(
             secret,
-            now,
+            epoch,
             config.nonce_lifetime,
             config.password_algorithms,
         );
@@ -407,10 +455,9 @@ impl Server {
             allocations: HashMap::new(),
             by_tuple: HashMap::new(),
             by_relay: HashMap::new(),
-            per_user: HashMap::new(),
+            ledger,
             connections: HashMap::new(),
             data_connections: HashMap::new(),
-            reservations: HashMap::new(),
             next_id: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -460,7 +507,7 @@ impl Server {
             max(|a| a.connections.len()),
             self.connections.len(),
             self.data_connections.len(),
-            self.reservations.len(),
+            self.ledger.reservations(),
             self.transmits.len(),
             self.events.len(),
         ]
@@ -666,13 +713,15 @@ impl Server {
         let token = reserved.map(|r| {
             let mut token = [0u8; 8];
             self.rng.fill_bytes(&mut token);
-            self.reservations.insert(
-                token,
-                Reservation {
-                    relay: r,
-                    expires: now + RESERVATION_LIFETIME,
-                },
-            );
+            self.ledger.with(|l| {
+                l.reservations.insert(
+                    token,
+                    Reservation {
+                        relay: r,
+                        expires: now + RESERVATION_LIFETIME,
+                    },
+                )
+            });
             token
         });
         let mut out = Vec::with_capacity(128);
@@ -865,12 +914,14 @@ impl Server {
             self.close_connection(id, true);
         }
         let events = &mut self.events;
-        self.reservations.retain(|_, r| {
-            if r.expires <= now {
-                events.push_back(ServerEvent::ReleaseReservation { relay: r.relay });
-                return false;
-            }
-            true
+        self.ledger.with(|l| {
+            l.reservations.retain(|_, r| {
+                if r.expires <= now {
+                    events.push_back(ServerEvent::ReleaseReservation { relay: r.relay });
+                    return false;
+                }
+                true
+            })
         });
     }
 
@@ -1143,8 +1194,8 @@ impl Server {
             }) => {
                 let aid = AllocationId(self.next_id);
                 self.next_id += 1;
+                // Counted in the ledger by check_allocate.
                 let bucket = self.config.max_bandwidth.map(|r| TokenBucket::new(r, now));
-                *self.per_user.entry(auth.username.clone()).or_default() += 1;
                 self.allocations.insert(
                     aid,
                     Allocation {
@@ -1230,18 +1281,27 @@ impl Server {
         if !supported {
             return Err(ResponseError::AddressFamilyNotSupported);
         }
-        let user_count = self.per_user.get(&auth.username).copied().unwrap_or(0);
-        if user_count >= self.config.max_allocations_per_user
-            || self.allocations.len() >= self.config.max_allocations
-        {
+        // Counted from here on (checked and counted at once: shards share the ledger);
+        // released again if the request fails after all.
+        if !self.ledger.admit(
+            &auth.username,
+            self.config.max_allocations,
+            self.config.max_allocations_per_user,
+        ) {
             return Err(ResponseError::AllocationQuotaReached);
         }
-        let requested = msg.attribute::<Lifetime>().map_err(bad)?;
+        let Ok(requested) = msg.attribute::<Lifetime>() else {
+            self.ledger.release(&auth.username);
+            return Err(ResponseError::BadRequest);
+        };
         // A reservation is used up by the first Allocate that names it (RFC 8656 §7.2).
         let reserved = match token {
-            Some(t) => match self.reservations.remove(&t.0) {
+            Some(t) => match self.ledger.with(|l| l.reservations.remove(&t.0)) {
                 Some(r) => Some(r.relay),
-                None => return Err(ResponseError::InsufficientCapacity),
+                None => {
+                    self.ledger.release(&auth.username);
+                    return Err(ResponseError::InsufficientCapacity);
+                }
             },
             None => None,
         };
@@ -1256,7 +1316,7 @@ impl Server {
             // Reservations are capped like allocations, so repeated Allocate/delete cycles
             // cannot pile them up; beyond the cap the R bit is ignored (no token).
             reserve_next: even_port.is_some_and(|e| e.reserve)
-                && self.reservations.len() < self.config.max_allocations,
+                && self.ledger.with(|l| l.reservations.len()) < self.config.max_allocations,
             reserved,
             lifetime: self.lifetime(requested),
         })
@@ -1620,12 +1680,7 @@ impl Server {
         if let Some(r) = a.relay {
             self.by_relay.remove(&r);
         }
-        if let Some(n) = self.per_user.get_mut(&a.username) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_user.remove(&a.username);
-            }
-        }
+        self.ledger.release(&a.username);
         self.stats.allocations = self.stats.allocations.saturating_sub(1);
         for cid in a.connections {
             if let Some(c) = self.connections.remove(&cid) {

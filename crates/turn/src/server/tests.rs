@@ -93,6 +93,18 @@ impl T {
         method: Method,
         f: impl FnOnce(&mut MessageBuilder<'_>),
     ) -> Vec<u8> {
+        let out = self.signed_request(tuple, user, method, f);
+        self.send(tuple, &out)
+    }
+
+    /// The bytes of a request signed as `user`, fetching a nonce first if needed.
+    fn signed_request(
+        &mut self,
+        tuple: FiveTuple,
+        user: &str,
+        method: Method,
+        f: impl FnOnce(&mut MessageBuilder<'_>),
+    ) -> Vec<u8> {
         if self.nonce.is_empty() {
             let r = self.unsigned(tuple, Method::Refresh, |_| {});
             let m = Message::new_checked(&r[..]).unwrap();
@@ -109,7 +121,7 @@ impl T {
         b.add(&Nonce(&self.nonce)).unwrap();
         b.add_message_integrity(&key).unwrap();
         b.add_fingerprint().unwrap();
-        self.send(tuple, &out)
+        out
     }
 
     /// Allocates and binds a relay; returns the success response.
@@ -518,4 +530,106 @@ fn send_indications_need_a_permission() {
         t.server.handle_client(t.now, tuple, &[0x40, 0, 0, 9]),
         ClientOutcome::Dropped
     );
+}
+
+#[test]
+fn shards_share_quotas_reservations_and_nonces() {
+    let now = Instant::now();
+    let shared = std::sync::Arc::new(SharedLedger::new([7; 32], now));
+    let config = ServerConfig {
+        realm: REALM.into(),
+        users: vec![("u".into(), "p".into())],
+        max_allocations_per_user: 2,
+        ..Default::default()
+    };
+    let shard = |seed| T {
+        server: Server::shard(
+            config.clone(),
+            now,
+            ChaCha8Rng::seed_from_u64(seed),
+            shared.clone(),
+        ),
+        now,
+        nonce: String::new(),
+        next: seed as u8 * 100,
+    };
+    let (mut a, mut b) = (shard(1), shard(2));
+    let ta = udp_tuple();
+    let tuple = |port: u16| FiveTuple {
+        client: SocketAddr::new(ta.client.ip(), port),
+        ..ta
+    };
+    let (tb, tc) = (tuple(40002), tuple(40003));
+    let allocate = |t: &mut T, tuple: FiveTuple, f: &dyn Fn(&mut MessageBuilder<'_>)| {
+        let request = t.signed_request(tuple, "u", Method::Allocate, |m| {
+            m.add(&RequestedTransport::UDP).unwrap();
+            f(m);
+        });
+        assert_eq!(
+            t.server.handle_client(t.now, tuple, &request),
+            ClientOutcome::Handled
+        );
+    };
+
+    // EVEN-PORT with the R bit on shard a: the odd port is kept, its token given out.
+    allocate(&mut a, ta, &|m| {
+        m.add(&oxrtc_stun::EvenPort { reserve: true }).unwrap();
+    });
+    let Some(ServerEvent::BindRelay {
+        allocation,
+        reserve_next: true,
+        ..
+    }) = a.server.poll_event()
+    else {
+        panic!("no BindRelay with reserve_next")
+    };
+    let (even, odd) = ("192.0.2.1:50000", "192.0.2.1:50001");
+    a.server.relay_bound(
+        now,
+        allocation,
+        Some(even.parse().unwrap()),
+        Some(odd.parse().unwrap()),
+    );
+    let response = a.server.poll_transmit().unwrap().contents;
+    let m = Message::new_checked(&response[..]).unwrap();
+    let token = m.attribute::<ReservationToken>().unwrap().unwrap();
+
+    // Shard b takes a's nonce and a's token (one use only).
+    b.nonce = a.nonce.clone();
+    allocate(&mut b, tb, &|m| {
+        m.add(&token).unwrap();
+    });
+    assert!(b.server.poll_transmit().is_none(), "no 438, no error");
+    let Some(ServerEvent::BindRelay {
+        allocation,
+        reserved: Some(reserved),
+        ..
+    }) = b.server.poll_event()
+    else {
+        panic!("no BindRelay for the reservation")
+    };
+    assert_eq!(reserved, odd.parse().unwrap());
+    b.server.relay_bound(now, allocation, Some(reserved), None);
+    assert_eq!(code(&b.server.poll_transmit().unwrap().contents), None);
+
+    // The user's two allocations are on two shards: a third is refused on either.
+    allocate(&mut a, tc, &|_| {});
+    assert_eq!(code(&a.server.poll_transmit().unwrap().contents), Some(486));
+    assert_eq!(a.server.stats().quota_rejections, 1);
+    // Deleting one on b frees room on a; the token was used up (508), and the refused
+    // request gave its place back.
+    let r = b.signed(tb, "u", Method::Refresh, |m| {
+        m.add(&Lifetime(0)).unwrap();
+    });
+    assert_eq!(code(&r), None);
+    allocate(&mut a, tc, &|m| {
+        m.add(&token).unwrap();
+    });
+    assert_eq!(code(&a.server.poll_transmit().unwrap().contents), Some(508));
+    allocate(&mut a, tc, &|_| {});
+    assert!(a.server.poll_transmit().is_none());
+    assert!(matches!(
+        a.server.poll_event(),
+        Some(ServerEvent::BindRelay { .. })
+    ));
 }

@@ -21,31 +21,42 @@
 //! # Ok(()) }
 //! ```
 //!
-//! One task per listener, per TCP connection and per relayed socket, and one timer task;
-//! they share the core behind a mutex that is never held across an await. Shutdown deletes
-//! every allocation, stops every task and closes every socket before `run` returns.
+//! # Layout
+//!
+//! UDP is served by [`threads`](RuntimeConfig::threads) worker threads (one per core by
+//! default), as coturn does. Each worker has its own listening socket on every listen
+//! address (`SO_REUSEPORT`: the kernel hashes each client's 5-tuple to one of them, always
+//! the same), its own core (a shard of the server) and the relayed sockets of the
+//! allocations made through it, so both directions of a flow stay on one thread: no lock,
+//! no channel and no allocation per packet. Datagrams are read in batches (`recvmmsg`, GRO
+//! where the kernel has it) and datagrams of one flow leave in one system call (GSO). The
+//! shards share what the quotas need (allocation counts per user and in total), the
+//! EVEN-PORT reservations and the nonce secret, on the control path only.
+//!
+//! TCP clients (and RFC 6062) are served on the caller's runtime: one task per listener, per
+//! TCP connection and per relayed socket, and one timer task, around a shard of their own
+//! behind a mutex that is never held across an await.
+//!
+//! Shutdown deletes every allocation, stops every task and thread and closes every socket
+//! before `run` returns.
+
+mod tcp;
+mod udp;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use oxrtc_stun::{AddressFamily, ConnectionId};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use rand::{Rng, RngCore, SeedableRng};
+use tokio::net::TcpListener;
 
-use super::{
-    ClientOutcome, FiveTuple, RelayProtocol, Server, ServerConfig, ServerEvent, ServerStats,
-};
-use crate::wire::StreamFramer;
-use crate::TurnTransport;
+use super::{Server, ServerConfig, ServerStats, SharedLedger};
 
 /// Settings of the runtime: where to listen and where to relay from, plus the core's
 /// [`ServerConfig`].
@@ -66,11 +77,10 @@ pub struct RuntimeConfig {
     pub udp: bool,
     /// Listen on TCP. Default true.
     pub tcp: bool,
-    /// Extra threads that run the relayed UDP sockets (peer to client), each a
-    /// current-thread runtime; listeners stay on the caller's runtime. 0 runs everything
-    /// on the caller's runtime. Default 1: client-to-peer and peer-to-client traffic then
-    /// use a core each.
-    pub relay_threads: usize,
+    /// UDP worker threads, each with its own listening socket per address
+    /// (`SO_REUSEPORT`), its own allocations and their relayed sockets. 0 (the default):
+    /// one per core. Where `SO_REUSEPORT` is missing (not Unix) there is one.
+    pub threads: usize,
     /// The core's settings.
     pub server: ServerConfig,
 }
@@ -84,18 +94,18 @@ impl Default for RuntimeConfig {
             relay_ports: 49152..=65535,
             udp: true,
             tcp: true,
-            relay_threads: 1,
+            threads: 0,
             server: ServerConfig::default(),
         }
     }
 }
 
 /// Runs a TURN server until `shutdown` completes, then stops it gracefully (allocations
-/// deleted, sockets closed, tasks ended) and returns its final counters.
+/// deleted, sockets closed, tasks and threads ended) and returns its final counters.
 ///
 /// # Errors
-/// Binding a listener failed, or no relay address could be determined
-/// ([`io::ErrorKind::InvalidInput`]).
+/// Binding a listener failed, a worker thread could not be started, or no relay address
+/// could be determined ([`io::ErrorKind::InvalidInput`]).
 pub async fn run(
     config: RuntimeConfig,
     shutdown: impl Future<Output = ()>,
@@ -107,10 +117,13 @@ pub async fn run(
 /// (port 0) or the counters while it runs.
 #[derive(Debug)]
 pub struct TurnServer {
-    shared: Arc<Shared>,
-    udp: Vec<Arc<UdpSocket>>,
-    tcp: Vec<TcpListener>,
+    common: Arc<Common>,
+    tcp: Arc<tcp::Shared>,
+    /// Per UDP worker: its listening socket on each listen address.
+    udp: Vec<Vec<std::net::UdpSocket>>,
+    tcp_listeners: Vec<TcpListener>,
     local_addrs: Vec<SocketAddr>,
+    server_config: ServerConfig,
 }
 
 impl TurnServer {
@@ -139,54 +152,56 @@ impl TurnServer {
                 "empty relay port range",
             ));
         }
-        let mut udp = Vec::new();
-        let mut tcp = Vec::new();
+        let workers = if !config.udp {
+            0
+        } else if !REUSEPORT {
+            1
+        } else if config.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            config.threads
+        };
+        let mut udp: Vec<Vec<std::net::UdpSocket>> = (0..workers).map(|_| Vec::new()).collect();
+        let mut tcp_listeners = Vec::new();
         let mut local_addrs = Vec::new();
         for addr in &config.listen {
-            let (u, t) = bind_pair(*addr, config.udp, config.tcp).await?;
-            let local = match (&u, &t) {
+            let (sockets, t) = bind_group(*addr, workers, config.tcp).await?;
+            let local = match (sockets.first(), &t) {
                 (Some(u), _) => u.local_addr()?,
                 (None, Some(t)) => t.local_addr()?,
                 (None, None) => continue,
             };
             local_addrs.push(local);
-            udp.extend(u.map(Arc::new));
-            tcp.extend(t);
+            for (worker, socket) in udp.iter_mut().zip(sockets) {
+                worker.push(socket);
+            }
+            tcp_listeners.extend(t);
         }
         let mut server_config = config.server.clone();
         server_config.ipv4_relay = relay_ip.is_ipv4();
         server_config.ipv6_relay = config.relay_ipv6.is_some() || relay_ip.is_ipv6();
         let now = Instant::now();
-        let mut server = Server::new(server_config, now, StdRng::from_os_rng());
-        server.set_unix_time(now, unix_now());
-        let listeners = udp
-            .iter()
-            .filter_map(|s| Some((s.local_addr().ok()?, s.clone())))
-            .collect();
-        let shared = Arc::new(Shared {
-            core: Mutex::new(Core {
-                server,
-                listeners,
-                relays: HashMap::new(),
-                tcp_relays: HashMap::new(),
-                reserved: HashMap::new(),
-                clients: HashMap::new(),
-                peer_streams: HashMap::new(),
-                pending_connects: HashMap::new(),
-                ended: Vec::new(),
-            }),
+        let mut secret = [0u8; 32];
+        StdRng::from_os_rng().fill_bytes(&mut secret);
+        let common = Arc::new(Common {
             relay_ip,
             relay_ipv6: config.relay_ipv6,
             relay_ports: config.relay_ports.clone(),
-            relay_threads: config.relay_threads,
-            workers: Mutex::new(Vec::new()),
-            next_worker: std::sync::atomic::AtomicUsize::new(0),
+            reserved: Mutex::new(HashMap::new()),
+            ledger: Arc::new(SharedLedger::new(secret, now)),
+            worker_stats: (0..workers).map(|_| StatsSlot::default()).collect(),
         });
+        let tcp = Arc::new(tcp::Shared::new(
+            common.clone(),
+            common.shard(server_config.clone(), now),
+        ));
         Ok(TurnServer {
-            shared,
-            udp,
+            common,
             tcp,
+            udp,
+            tcp_listeners,
             local_addrs,
+            server_config,
         })
     }
 
@@ -198,7 +213,8 @@ impl TurnServer {
     /// A handle that reads the counters while the server runs.
     pub fn handle(&self) -> TurnServerHandle {
         TurnServerHandle {
-            shared: self.shared.clone(),
+            common: self.common.clone(),
+            tcp: self.tcp.clone(),
         }
     }
 
@@ -206,637 +222,163 @@ impl TurnServer {
     /// counters.
     ///
     /// # Errors
-    /// None today; kept for listener failures to come.
+    /// A UDP worker thread could not be started (nothing is left running then).
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> io::Result<ServerStats> {
-        let shared = self.shared;
         let mut workers = Vec::new();
-        for i in 0..shared.relay_threads {
-            workers.push(Worker::start(i)?);
+        for (index, sockets) in self.udp.into_iter().enumerate() {
+            let shard = self
+                .common
+                .shard(self.server_config.clone(), Instant::now());
+            match udp::Worker::start(index, sockets, shard, self.common.clone()) {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    for w in workers {
+                        w.stop().await;
+                    }
+                    return Err(e);
+                }
+            }
         }
-        *shared.workers.lock().unwrap_or_else(|e| e.into_inner()) =
-            workers.iter().map(|w| w.handle.clone()).collect();
-        let mut own = Vec::new();
-        for socket in self.udp {
-            own.push(tokio::spawn(udp_listener(shared.clone(), socket)));
-        }
-        for listener in self.tcp {
-            own.push(tokio::spawn(tcp_listener(shared.clone(), listener)));
-        }
-        own.push(tokio::spawn(timer(shared.clone())));
+        let tasks = tcp::start(&self.tcp, self.tcp_listeners);
         shutdown.await;
         tracing::info!("turn server shutting down");
-        // Stop taking input, delete every allocation, then end every task and wait for it:
-        // every socket is closed when this returns.
-        for h in &own {
-            h.abort();
+        for w in &mut workers {
+            w.signal_stop();
         }
-        for h in own {
-            let _ = h.await;
-        }
-        shared.lock().server.shutdown(Instant::now());
-        process(&shared).await;
-        let (stats, tasks) = {
-            let mut core = shared.lock();
-            let mut tasks = std::mem::take(&mut core.ended);
-            tasks.extend(core.relays.drain().map(|(_, r)| r.task));
-            tasks.extend(core.tcp_relays.drain().map(|(_, t)| t));
-            tasks.extend(core.clients.drain().map(|(_, c)| c.task));
-            tasks.extend(core.pending_connects.drain().map(|(_, t)| t));
-            core.reserved.clear();
-            core.peer_streams.clear();
-            core.listeners.clear();
-            (core.server.stats(), tasks)
-        };
-        for t in &tasks {
-            t.abort();
-        }
-        for t in tasks {
-            let _ = t.await;
-        }
-        shared
-            .workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut stats = tcp::stop(&self.tcp, tasks).await;
         for w in workers {
-            w.stop().await;
+            stats.merge(&w.stop().await);
         }
+        self.common.lock_reserved().clear();
         Ok(stats)
-    }
-}
-
-/// A relay thread: a current-thread runtime driven until told to stop.
-struct Worker {
-    handle: tokio::runtime::Handle,
-    stop: oneshot::Sender<()>,
-    exited: oneshot::Receiver<()>,
-}
-
-impl Worker {
-    fn start(index: usize) -> io::Result<Worker> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = rt.handle().clone();
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let (exited_tx, exited) = oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name(format!("turn-relay-{index}"))
-            .spawn(move || {
-                rt.block_on(async {
-                    let _ = stop_rx.await;
-                });
-                // Dropping the runtime cancels what still runs on it and closes its sockets.
-                drop(rt);
-                let _ = exited_tx.send(());
-            })?;
-        Ok(Worker {
-            handle,
-            stop,
-            exited,
-        })
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.exited.await;
     }
 }
 
 /// Reads a running server's counters.
 #[derive(Debug, Clone)]
 pub struct TurnServerHandle {
-    shared: Arc<Shared>,
+    common: Arc<Common>,
+    tcp: Arc<tcp::Shared>,
 }
 
 impl TurnServerHandle {
-    /// The core's counters now.
+    /// The counters now, summed over the UDP workers and the TCP side.
     pub fn stats(&self) -> ServerStats {
-        self.shared.lock().server.stats()
+        let mut stats = self.tcp.stats();
+        for slot in &self.common.worker_stats {
+            stats.merge(&slot.load());
+        }
+        stats
     }
 }
 
-// ---- shared state ----------------------------------------------------------------------
+// ---- what every shard shares -----------------------------------------------------------
 
+/// Settings and state shared by the UDP workers and the TCP side.
 #[derive(Debug)]
-struct Shared {
-    core: Mutex<Core>,
+struct Common {
     relay_ip: IpAddr,
     relay_ipv6: Option<IpAddr>,
     relay_ports: RangeInclusive<u16>,
-    relay_threads: usize,
-    /// The runtimes of the relay threads, set when serving starts.
-    workers: Mutex<Vec<tokio::runtime::Handle>>,
-    next_worker: std::sync::atomic::AtomicUsize,
+    /// Sockets kept for EVEN-PORT reservations, by address: the Allocate that uses one may
+    /// arrive at any shard.
+    reserved: Mutex<HashMap<SocketAddr, std::net::UdpSocket>>,
+    ledger: Arc<SharedLedger>,
+    /// Each UDP worker's counters, published after every batch.
+    worker_stats: Vec<StatsSlot>,
 }
 
-impl Shared {
-    /// The runtime the next relayed socket goes to: the relay threads in turn, or the
-    /// current one without them.
-    fn worker(&self) -> Option<tokio::runtime::Handle> {
-        let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
-        let n = self
-            .next_worker
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        workers.get(n % workers.len().max(1)).cloned()
+impl Common {
+    fn shard(&self, config: ServerConfig, now: Instant) -> Server {
+        let mut server = Server::shard(config, now, StdRng::from_os_rng(), self.ledger.clone());
+        server.set_unix_time(now, unix_now());
+        server
     }
 
-    fn lock(&self) -> MutexGuard<'_, Core> {
-        // A panic while holding the lock poisons it; the state is still consistent enough
-        // to shut down, so take it anyway.
-        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_reserved(&self) -> MutexGuard<'_, HashMap<SocketAddr, std::net::UdpSocket>> {
+        self.reserved.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-#[derive(Debug)]
-struct Relay {
-    socket: Arc<UdpSocket>,
-    task: JoinHandle<()>,
-}
-
-#[derive(Debug)]
-struct ClientConn {
-    tx: mpsc::Sender<Vec<u8>>,
-    splice: Option<oneshot::Sender<TcpStream>>,
-    task: JoinHandle<()>,
-}
-
-#[derive(Debug)]
-struct Core {
-    server: Server,
-    /// The UDP listeners by local address, to answer clients from.
-    listeners: HashMap<SocketAddr, Arc<UdpSocket>>,
-    relays: HashMap<SocketAddr, Relay>,
-    tcp_relays: HashMap<SocketAddr, JoinHandle<()>>,
-    /// Sockets kept for EVEN-PORT reservations.
-    reserved: HashMap<SocketAddr, std::net::UdpSocket>,
-    clients: HashMap<FiveTuple, ClientConn>,
-    /// RFC 6062 peer connections waiting for their ConnectionBind.
-    peer_streams: HashMap<u32, TcpStream>,
-    pending_connects: HashMap<u32, JoinHandle<()>>,
-    /// Aborted tasks, awaited at shutdown (and pruned by the timer).
-    ended: Vec<JoinHandle<()>>,
-}
-
-impl Core {
-    fn end(&mut self, task: JoinHandle<()>) {
-        task.abort();
-        self.ended.push(task);
-    }
-}
-
-/// What to do after the lock is released.
-enum Action {
-    Udp(Arc<UdpSocket>, SocketAddr, Vec<u8>),
-    Event(ServerEvent),
-}
-
-fn drain(core: &mut Core) -> Vec<Action> {
-    let mut actions = Vec::new();
-    while let Some(t) = core.server.poll_transmit() {
-        match t.tuple.transport {
-            TurnTransport::Udp => {
-                if let Some(s) = core.listeners.get(&t.tuple.server) {
-                    actions.push(Action::Udp(s.clone(), t.tuple.client, t.contents));
-                }
-            }
-            TurnTransport::Tcp | TurnTransport::Tls => {
-                if let Some(c) = core.clients.get(&t.tuple) {
-                    // A client that does not read loses control messages, not memory.
-                    let _ = c.tx.try_send(t.contents);
-                }
-            }
+    /// The relay address for an allocation of `family`.
+    fn relay_ip(&self, family: oxrtc_stun::AddressFamily) -> Option<IpAddr> {
+        match family {
+            oxrtc_stun::AddressFamily::IPv4 => Some(self.relay_ip).filter(IpAddr::is_ipv4),
+            oxrtc_stun::AddressFamily::IPv6 => self.relay_ipv6,
         }
     }
-    while let Some(e) = core.server.poll_event() {
-        actions.push(Action::Event(e));
-    }
-    actions
-}
 
-/// Moves everything the core produced to the network and the runtime, until it is quiet.
-async fn process(shared: &Arc<Shared>) {
-    loop {
-        let actions = {
-            let mut core = shared.lock();
-            drain(&mut core)
+    /// A UDP relayed socket for a [`ServerEvent::BindRelay`](super::ServerEvent::BindRelay):
+    /// the reserved one, a fresh one, or with `reserve_next` an even/odd pair (the odd one
+    /// kept for the reservation, its address returned).
+    fn bind_udp(
+        &self,
+        ip: Option<IpAddr>,
+        even_port: bool,
+        reserve_next: bool,
+        reserved: Option<SocketAddr>,
+    ) -> (Option<std::net::UdpSocket>, Option<SocketAddr>) {
+        if let Some(r) = reserved {
+            return (self.lock_reserved().remove(&r), None);
+        }
+        let Some(ip) = ip else {
+            return (None, None);
         };
-        if actions.is_empty() {
-            return;
-        }
-        for a in actions {
-            match a {
-                Action::Udp(socket, to, bytes) => {
-                    let _ = socket.send_to(&bytes, to).await;
-                }
-                Action::Event(e) => on_event(shared, e),
-            }
-        }
-    }
-}
-
-fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
-    let now = Instant::now();
-    match event {
-        ServerEvent::BindRelay {
-            allocation,
-            family,
-            protocol,
-            even_port,
-            reserve_next,
-            reserved,
-        } => {
-            let ip = match family {
-                AddressFamily::IPv4 => Some(shared.relay_ip).filter(IpAddr::is_ipv4),
-                AddressFamily::IPv6 => shared.relay_ipv6,
+        if reserve_next {
+            let Some((a, b)) = bind_udp_pair(&self.relay_ports, ip) else {
+                return (None, None);
             };
-            let mut kept = None;
-            let bound = match reserved {
-                Some(r) => shared.lock().reserved.remove(&r).map(Bound::Udp),
-                None => ip.and_then(|ip| match protocol {
-                    RelayProtocol::Udp if reserve_next => {
-                        bind_udp_pair(shared, ip).map(|(a, b)| {
-                            kept = Some(b);
-                            Bound::Udp(a)
-                        })
-                    }
-                    RelayProtocol::Udp => bind_udp_relay(shared, ip, even_port),
-                    RelayProtocol::Tcp => bind_tcp_relay(shared, ip),
-                }),
-            };
-            // The relayed socket lives on a relay thread: registered with its reactor,
-            // read by a task there.
-            let worker = shared.worker();
-            let bound = match bound {
-                Some(Bound::Udp(std_socket)) => {
-                    let _entered = worker.as_ref().map(|w| w.enter());
-                    UdpSocket::from_std(std_socket).ok().map(|s| {
-                        let addr = s.local_addr().ok();
-                        let socket = Arc::new(s);
-                        let task = addr.map(|addr| {
-                            let future = relay_task(shared.clone(), socket.clone(), addr);
-                            match &worker {
-                                Some(w) => w.spawn(future),
-                                None => tokio::spawn(future),
-                            }
-                        });
-                        BoundRelay::Udp(socket, addr, task)
-                    })
-                }
-                Some(Bound::Tcp(l)) => Some(BoundRelay::Tcp(l)),
-                None => None,
-            };
-            let mut core = shared.lock();
-            let kept_addr = kept.and_then(|k: std::net::UdpSocket| {
-                let addr = k.local_addr().ok()?;
-                core.reserved.insert(addr, k);
-                Some(addr)
-            });
-            match bound {
-                Some(BoundRelay::Udp(socket, addr, task)) => {
-                    if let (Some(addr), Some(task)) = (addr, task) {
-                        core.relays.insert(addr, Relay { socket, task });
-                    }
-                    core.server.relay_bound(now, allocation, addr, kept_addr);
-                }
-                Some(BoundRelay::Tcp(listener)) => {
-                    let addr = listener.local_addr().ok();
-                    if let Some(addr) = addr {
-                        let task = tokio::spawn(tcp_relay_task(shared.clone(), listener, addr));
-                        core.tcp_relays.insert(addr, task);
-                    }
-                    core.server.relay_bound(now, allocation, addr, None);
-                }
-                None => core.server.relay_bound(now, allocation, None, None),
+            let kept = b.local_addr().ok();
+            if let Some(addr) = kept {
+                self.lock_reserved().insert(addr, b);
             }
+            return (Some(a), kept);
         }
-        ServerEvent::ReleaseRelay { relay, .. } => {
-            if let Some(relay) = relay {
-                let mut core = shared.lock();
-                if let Some(r) = core.relays.remove(&relay) {
-                    core.end(r.task);
-                }
-                if let Some(t) = core.tcp_relays.remove(&relay) {
-                    core.end(t);
-                }
-            }
-        }
-        ServerEvent::ReleaseReservation { relay } => {
-            shared.lock().reserved.remove(&relay);
-        }
-        ServerEvent::ConnectPeer {
-            connection_id,
-            relay,
-            peer,
-        } => {
-            let s = shared.clone();
-            let task = tokio::spawn(async move {
-                let stream = connect_from(relay, peer).await;
-                let ok = stream.is_ok();
-                {
-                    let mut core = s.lock();
-                    core.pending_connects.remove(&connection_id.0);
-                    if let Ok(stream) = stream {
-                        core.peer_streams.insert(connection_id.0, stream);
-                    }
-                    core.server
-                        .peer_connected(Instant::now(), connection_id, ok);
-                }
-                process(&s).await;
-            });
-            shared.lock().pending_connects.insert(connection_id.0, task);
-        }
-        ServerEvent::Splice {
-            connection_id,
-            tuple,
-        } => {
-            let mut core = shared.lock();
-            let peer = core.peer_streams.remove(&connection_id.0);
-            match (
-                peer,
-                core.clients.get_mut(&tuple).and_then(|c| c.splice.take()),
-            ) {
-                (Some(peer), Some(tx)) => {
-                    let _ = tx.send(peer);
-                }
-                _ => {
-                    if let Some(c) = core.clients.remove(&tuple) {
-                        core.end(c.task);
-                    }
-                }
-            }
-        }
-        ServerEvent::ClosePeerConnection { connection_id } => {
-            let mut core = shared.lock();
-            core.peer_streams.remove(&connection_id.0);
-            if let Some(t) = core.pending_connects.remove(&connection_id.0) {
-                core.end(t);
-            }
-        }
-        ServerEvent::CloseClientConnection { tuple } => {
-            let mut core = shared.lock();
-            if let Some(c) = core.clients.remove(&tuple) {
-                core.end(c.task);
-            }
-        }
+        (bind_udp_relay(&self.relay_ports, ip, even_port), None)
     }
 }
 
-// ---- tasks -----------------------------------------------------------------------------
+/// One worker's counters, readable from any thread.
+#[derive(Debug, Default)]
+struct StatsSlot([AtomicU64; 12]);
 
-/// Datagrams from clients.
-async fn udp_listener(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
-    let Ok(local) = socket.local_addr() else {
-        return;
-    };
-    // All clients' datagrams arrive here: read them in batches (recvmmsg, GRO where the
-    // platform has them) to spend fewer system calls per relayed packet.
-    let Ok(state) = quinn_udp::UdpSocketState::new((&*socket).into()) else {
-        return;
-    };
-    let batch = quinn_udp::BATCH_SIZE.max(1);
-    let slot = 65_536.max(state.gro_segments() * 1500);
-    let mut bufs = vec![vec![0u8; slot]; batch];
-    let mut metas = vec![quinn_udp::RecvMeta::default(); batch];
-    loop {
-        if socket.readable().await.is_err() {
-            continue;
-        }
-        let received = {
-            let mut iovs: Vec<std::io::IoSliceMut<'_>> = bufs
-                .iter_mut()
-                .map(|b| std::io::IoSliceMut::new(b))
-                .collect();
-            socket.try_io(tokio::io::Interest::READABLE, || {
-                state.recv((&*socket).into(), &mut iovs, &mut metas)
-            })
-        };
-        // WouldBlock (a spurious wake-up) or an ICMP error: keep serving.
-        let Ok(n) = received else {
-            continue;
-        };
-        let mut sends = Vec::new();
-        let mut control = false;
-        {
-            let mut core = shared.lock();
-            let now = Instant::now();
-            for (buf, meta) in bufs.iter().zip(&metas).take(n) {
-                let tuple = FiveTuple {
-                    transport: TurnTransport::Udp,
-                    client: meta.addr,
-                    server: local,
-                };
-                let datagrams = buf.get(..meta.len).unwrap_or(&[]);
-                for data in datagrams.chunks(meta.stride.max(1)) {
-                    match core.server.handle_client(now, tuple, data) {
-                        ClientOutcome::Relay { relay, peer, data } => {
-                            if let Some(r) = core.relays.get(&relay) {
-                                sends.push((r.socket.clone(), peer, data));
-                            }
-                        }
-                        ClientOutcome::Handled => control = true,
-                        ClientOutcome::Dropped => {}
-                    }
-                }
-            }
-        }
-        for (relay_socket, peer, payload) in sends {
-            let _ = relay_socket.send_to(payload, peer).await;
-        }
-        if control {
-            process(&shared).await;
+impl StatsSlot {
+    fn store(&self, s: &ServerStats) {
+        let values = [
+            s.allocations,
+            s.allocations_total,
+            s.packets_to_peers,
+            s.bytes_to_peers,
+            s.packets_to_clients,
+            s.bytes_to_clients,
+            s.auth_failures,
+            s.quota_rejections,
+            s.denied_peers,
+            s.error_responses,
+            s.bandwidth_drops,
+            s.dropped,
+        ];
+        for (slot, v) in self.0.iter().zip(values) {
+            slot.store(v, Ordering::Relaxed);
         }
     }
-}
 
-/// TCP connections from clients.
-async fn tcp_listener(shared: Arc<Shared>, listener: TcpListener) {
-    let Ok(local) = listener.local_addr() else {
-        return;
-    };
-    loop {
-        let Ok((stream, from)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let tuple = FiveTuple {
-            transport: TurnTransport::Tcp,
-            client: from,
-            server: local,
-        };
-        let (tx, rx) = mpsc::channel(1024);
-        let (splice_tx, splice_rx) = oneshot::channel();
-        // Registered under the lock before the task runs, so its first answer finds it.
-        let mut core = shared.lock();
-        let task = tokio::spawn(tcp_client(shared.clone(), tuple, stream, rx, splice_rx));
-        core.clients.insert(
-            tuple,
-            ClientConn {
-                tx,
-                splice: Some(splice_tx),
-                task,
-            },
-        );
-    }
-}
-
-/// One TCP client connection: frames in, messages out, and for an RFC 6062 data connection
-/// the splice to its peer.
-async fn tcp_client(
-    shared: Arc<Shared>,
-    tuple: FiveTuple,
-    mut stream: TcpStream,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    mut splice: oneshot::Receiver<TcpStream>,
-) {
-    let mut framer = StreamFramer::new();
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        tokio::select! {
-            biased;
-            Some(out) = rx.recv() => {
-                if stream.write_all(&out).await.is_err() {
-                    break;
-                }
-            }
-            Ok(mut peer) = &mut splice => {
-                // Anything the client sent after ConnectionBind is already the peer's.
-                let rest = framer.take_remaining();
-                if !rest.is_empty() && peer.write_all(&rest).await.is_err() {
-                    break;
-                }
-                let _ = tokio::io::copy_bidirectional(&mut stream, &mut peer).await;
-                break;
-            }
-            read = stream.read(&mut buf) => {
-                let n = match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                framer.push(buf.get(..n).unwrap_or(&[]));
-                let mut sends = Vec::new();
-                let mut control = false;
-                let mut broken = false;
-                {
-                    let mut core = shared.lock();
-                    loop {
-                        let frame = match framer.next_frame() {
-                            Ok(Some(f)) => f,
-                            Ok(None) => break,
-                            Err(_) => {
-                                broken = true;
-                                break;
-                            }
-                        };
-                        match core.server.handle_client(Instant::now(), tuple, frame.as_bytes()) {
-                            ClientOutcome::Relay { relay, peer, data } => {
-                                if let Some(r) = core.relays.get(&relay) {
-                                    sends.push((r.socket.clone(), peer, data.to_vec()));
-                                }
-                            }
-                            ClientOutcome::Handled => control = true,
-                            ClientOutcome::Dropped => {}
-                        }
-                    }
-                }
-                for (socket, peer, data) in sends {
-                    let _ = socket.send_to(&data, peer).await;
-                }
-                if control {
-                    process(&shared).await;
-                }
-                if broken {
-                    break; // not TURN: close
-                }
-            }
+    fn load(&self) -> ServerStats {
+        let [allocations, allocations_total, packets_to_peers, bytes_to_peers, packets_to_clients, bytes_to_clients, auth_failures, quota_rejections, denied_peers, error_responses, bandwidth_drops, dropped] =
+            self.0.each_ref().map(|v| v.load(Ordering::Relaxed));
+        ServerStats {
+            allocations,
+            allocations_total,
+            packets_to_peers,
+            bytes_to_peers,
+            packets_to_clients,
+            bytes_to_clients,
+            auth_failures,
+            quota_rejections,
+            denied_peers,
+            error_responses,
+            bandwidth_drops,
+            dropped,
         }
-    }
-    {
-        let mut core = shared.lock();
-        core.clients.remove(&tuple);
-        core.server.client_disconnected(Instant::now(), tuple);
-    }
-    process(&shared).await;
-}
-
-/// Datagrams from peers to one relayed address.
-async fn relay_task(shared: Arc<Shared>, socket: Arc<UdpSocket>, relay: SocketAddr) {
-    let mut buf = vec![0u8; 65_536];
-    let mut out = Vec::with_capacity(65_600);
-    loop {
-        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
-            continue;
-        };
-        let data = buf.get(..n).unwrap_or(&[]);
-        let send = {
-            let mut core = shared.lock();
-            match core
-                .server
-                .handle_peer(Instant::now(), relay, peer, data, &mut out)
-            {
-                Some(tuple) if tuple.transport == TurnTransport::Udp => core
-                    .listeners
-                    .get(&tuple.server)
-                    .map(|s| (s.clone(), tuple.client)),
-                Some(tuple) => {
-                    if let Some(c) = core.clients.get(&tuple) {
-                        let _ = c.tx.try_send(out.clone());
-                    }
-                    None
-                }
-                None => None,
-            }
-        };
-        if let Some((listener, client)) = send {
-            let _ = listener.send_to(&out, client).await;
-        }
-    }
-}
-
-/// RFC 6062: peers connecting to a TCP relayed address.
-async fn tcp_relay_task(shared: Arc<Shared>, listener: TcpListener, relay: SocketAddr) {
-    loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        {
-            let mut core = shared.lock();
-            match core
-                .server
-                .peer_connection_accepted(Instant::now(), relay, peer)
-            {
-                Some(ConnectionId(id)) => {
-                    core.peer_streams.insert(id, stream);
-                }
-                None => drop(stream),
-            }
-        }
-        process(&shared).await;
-    }
-}
-
-/// Expiry sweeps and the wall clock for TURN REST expiry.
-async fn timer(shared: Arc<Shared>) {
-    loop {
-        let wait = {
-            let core = shared.lock();
-            core.server
-                .poll_timeout()
-                .map(|t| t.saturating_duration_since(Instant::now()))
-                .unwrap_or(Duration::from_secs(1))
-                .min(Duration::from_secs(1))
-        };
-        tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
-        {
-            let mut core = shared.lock();
-            let now = Instant::now();
-            core.server.set_unix_time(now, unix_now());
-            core.server.handle_timeout(now);
-            core.ended.retain(|t| !t.is_finished());
-        }
-        process(&shared).await;
     }
 }
 
@@ -848,43 +390,87 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// UDP and TCP listeners on the same port (port 0: a free one for both).
-async fn bind_pair(
+/// Whether several sockets can share a UDP port with the kernel spreading clients over
+/// them (`SO_REUSEPORT`).
+const REUSEPORT: bool = cfg!(all(
+    unix,
+    not(any(
+        target_os = "solaris",
+        target_os = "illumos",
+        target_os = "cygwin"
+    ))
+));
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+))]
+fn set_reuse_port(s: &socket2::Socket) -> io::Result<()> {
+    s.set_reuse_port(true)
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+)))]
+fn set_reuse_port(_: &socket2::Socket) -> io::Result<()> {
+    Ok(())
+}
+
+/// A non-blocking UDP socket bound to `addr`, in a `SO_REUSEPORT` group if `shared`.
+fn udp_socket(addr: SocketAddr, shared: bool) -> io::Result<std::net::UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if shared {
+        set_reuse_port(&s)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+/// `workers` UDP sockets sharing one port (`SO_REUSEPORT`) and a TCP listener on the same
+/// port (port 0: a free one for all).
+async fn bind_group(
     addr: SocketAddr,
-    udp: bool,
+    workers: usize,
     tcp: bool,
-) -> io::Result<(Option<UdpSocket>, Option<TcpListener>)> {
+) -> io::Result<(Vec<std::net::UdpSocket>, Option<TcpListener>)> {
+    let shared = workers > 1;
     let mut last = None;
     for _ in 0..16 {
-        let u = if udp {
-            Some(UdpSocket::bind(addr).await?)
+        let first = if workers > 0 {
+            Some(udp_socket(addr, shared)?)
         } else {
             None
         };
-        let port = match &u {
+        let port = match &first {
             Some(u) => u.local_addr()?.port(),
             None => addr.port(),
         };
-        if !tcp {
-            return Ok((u, None));
+        let bound = SocketAddr::new(addr.ip(), port);
+        let listener = if tcp {
+            match TcpListener::bind(bound).await {
+                Ok(t) => Some(t),
+                Err(e) if addr.port() == 0 => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        let mut sockets: Vec<_> = first.into_iter().collect();
+        for _ in 1..workers {
+            sockets.push(udp_socket(bound, true)?);
         }
-        match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
-            Ok(t) => return Ok((u, Some(t))),
-            Err(e) if addr.port() == 0 => last = Some(e),
-            Err(e) => return Err(e),
-        }
+        return Ok((sockets, listener));
     }
     Err(last.unwrap_or_else(|| io::Error::other("no free port")))
-}
-
-enum Bound {
-    Udp(std::net::UdpSocket),
-    Tcp(TcpListener),
-}
-
-enum BoundRelay {
-    Udp(Arc<UdpSocket>, Option<SocketAddr>, Option<JoinHandle<()>>),
-    Tcp(TcpListener),
 }
 
 /// Candidate ports in the range, in random order of trial (at most 64 tries).
@@ -909,13 +495,17 @@ fn candidate_ports(range: &RangeInclusive<u16>, even: bool) -> Vec<u16> {
         .collect()
 }
 
-fn bind_udp_relay(shared: &Shared, ip: IpAddr, even: bool) -> Option<Bound> {
-    for port in candidate_ports(&shared.relay_ports, even) {
+fn bind_udp_relay(
+    range: &RangeInclusive<u16>,
+    ip: IpAddr,
+    even: bool,
+) -> Option<std::net::UdpSocket> {
+    for port in candidate_ports(range, even) {
         let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(ip, port)) else {
             continue;
         };
         if s.set_nonblocking(true).is_ok() {
-            return Some(Bound::Udp(s));
+            return Some(s);
         }
     }
     None
@@ -923,11 +513,11 @@ fn bind_udp_relay(shared: &Shared, ip: IpAddr, even: bool) -> Option<Bound> {
 
 /// An even port and the odd one after it, for EVEN-PORT with the R bit.
 fn bind_udp_pair(
-    shared: &Shared,
+    range: &RangeInclusive<u16>,
     ip: IpAddr,
 ) -> Option<(std::net::UdpSocket, std::net::UdpSocket)> {
-    for port in candidate_ports(&shared.relay_ports, true) {
-        if port == u16::MAX || !shared.relay_ports.contains(&(port + 1)) {
+    for port in candidate_ports(range, true) {
+        if port == u16::MAX || !range.contains(&(port + 1)) {
             continue;
         }
         let Ok(a) = std::net::UdpSocket::bind(SocketAddr::new(ip, port)) else {
@@ -941,40 +531,4 @@ fn bind_udp_pair(
         }
     }
     None
-}
-
-fn tcp_socket(ip: IpAddr) -> io::Result<TcpSocket> {
-    let s = if ip.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    s.set_reuseaddr(true)?;
-    #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
-    s.set_reuseport(true)?;
-    Ok(s)
-}
-
-fn bind_tcp_relay(shared: &Shared, ip: IpAddr) -> Option<Bound> {
-    for port in candidate_ports(&shared.relay_ports, false) {
-        let Ok(s) = tcp_socket(ip) else {
-            continue;
-        };
-        if s.bind(SocketAddr::new(ip, port)).is_err() {
-            continue;
-        }
-        if let Ok(l) = s.listen(128) {
-            return Some(Bound::Tcp(l));
-        }
-    }
-    None
-}
-
-/// RFC 6062 §5.2: the connection to the peer comes from the relayed address.
-async fn connect_from(relay: SocketAddr, peer: SocketAddr) -> io::Result<TcpStream> {
-    let s = tcp_socket(relay.ip())?;
-    s.bind(relay)?;
-    tokio::time::timeout(Duration::from_secs(10), s.connect(peer))
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
 }
