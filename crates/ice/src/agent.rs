@@ -101,6 +101,8 @@ struct Pair {
     /// When the controlling agent probed this (selected) pair because the peer checked
     /// another one; cleared by a success.
     probe_sent: Option<Instant>,
+    /// The peer sent a check without USE-CANDIDATE on this pair.
+    peer_checked: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -222,6 +224,8 @@ pub struct Agent {
     remote_fresh: bool,
     remote_lite: bool,
     remote_renomination: bool,
+    /// The peer nominates aggressively (USE-CANDIDATE in first checks).
+    peer_aggressive: bool,
     previous: Option<Previous>,
     generation: u32,
     sockets: Vec<Socket>,
@@ -307,6 +311,7 @@ impl Agent {
             remote_fresh: false,
             remote_lite: false,
             remote_renomination: false,
+            peer_aggressive: false,
             previous: None,
             generation: 0,
             sockets: Vec::new(),
@@ -1665,6 +1670,7 @@ impl Agent {
             last_success: None,
             consent_next: None,
             probe_sent: None,
+            peer_checked: false,
         });
         Some(id)
     }
@@ -2164,10 +2170,9 @@ impl Agent {
                 pm.valid = true;
                 pm.last_success = Some(now);
                 pm.probe_sent = None;
-                let nominate = (use_candidate && controlling)
-                    || (!controlling && pm.nominate_on_success && !consent);
-                if nominate {
-                    pm.nominated = true;
+                let ours = use_candidate && controlling;
+                let theirs = !controlling && pm.nominate_on_success && !consent;
+                if theirs {
                     pm.nominate_on_success = false;
                 }
                 // Unfreeze pairs of the same foundation (RFC 8445 §7.2.5.3.3).
@@ -2179,8 +2184,10 @@ impl Agent {
                 if first_valid && self.first_valid_at.is_none() {
                     self.first_valid_at = Some(now);
                 }
-                if nominate {
+                if ours {
                     self.select(pair_id);
+                } else if theirs {
+                    self.accept_nomination(now, pair_id);
                 }
             }
             TransactionEvent::ErrorResponse { code, .. } => {
@@ -2838,20 +2845,54 @@ impl Agent {
             self.probe_selected(now, pair);
         }
         // Nomination by the controlling peer (RFC 8445 §7.3.1.5).
-        if use_candidate && !self.controlling {
-            if let Some(v) = nomination {
-                if v <= self.remote_nomination_value && self.selected.is_some() {
-                    return Ok(());
+        let peer_checked = self.pair(pair).is_some_and(|p| p.peer_checked);
+        if !use_candidate {
+            if let Some(pm) = self.pair_mut(pair) {
+                pm.peer_checked = true;
+            }
+        } else if !self.controlling {
+            match nomination {
+                Some(v) => {
+                    if v <= self.remote_nomination_value && self.selected.is_some() {
+                        return Ok(());
+                    }
+                    self.remote_nomination_value = v;
                 }
-                self.remote_nomination_value = v;
+                // Regular nomination follows a plain check of the pair; a nomination in
+                // the very first check is the peer nominating aggressively (RFC 5245).
+                None if !peer_checked && !p_valid => self.peer_aggressive = true,
+                None => {}
             }
             if p_state == PairState::Succeeded && p_valid {
-                self.select(pair);
+                self.accept_nomination(now, pair);
             } else if let Some(pm) = self.pair_mut(pair) {
                 pm.nominate_on_success = true;
             }
         }
         Ok(())
+    }
+
+    /// The controlling peer nominated a valid pair. Regular nomination (and renomination):
+    /// the latest nomination wins. Aggressive nomination (RFC 5245 §8.1.1.2) nominates in
+    /// every check: the highest-priority nominated pair wins while it works.
+    fn accept_nomination(&mut self, now: Instant, id: PairId) {
+        if self.peer_aggressive && self.remote_nomination_value == 0 {
+            let new_priority = self.pair(id).map_or(0, |p| p.priority);
+            if let Some(sel) = self
+                .selected
+                .filter(|s| *s != id)
+                .and_then(|s| self.pair(s))
+            {
+                let working = sel.valid
+                    && sel
+                        .last_success
+                        .is_some_and(|t| now < t + self.config.disconnected_timeout);
+                if working && sel.priority > new_priority {
+                    return;
+                }
+            }
+        }
+        self.select(id);
     }
 
     fn respond_success(
@@ -3612,5 +3653,89 @@ mod tests {
         assert_eq!(a.send(now, b"x"), Err(Error::Closed));
         assert!(std::iter::from_fn(|| a.poll_event())
             .any(|e| e == IceEvent::ConnectionStateChange(ConnectionState::Closed)));
+    }
+
+    /// Answers every check the agent sent (from where it went), as a cooperative peer.
+    fn answer_all(a: &mut Agent, now: Instant) {
+        let sent: Vec<Transmit> = std::iter::from_fn(|| a.poll_transmit()).collect();
+        for t in sent {
+            let Ok(m) = Message::new_checked(&t.contents[..]) else {
+                continue;
+            };
+            if m.class() != Class::Request {
+                continue;
+            }
+            let mut out = Vec::new();
+            let mut b = MessageBuilder::response_to(&mut out, &m, Class::SuccessResponse);
+            b.add(&XorMappedAddress(t.source)).unwrap();
+            b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+                .unwrap();
+            b.add_fingerprint().unwrap();
+            a.handle_receive(now, Datagram::udp(t.source, t.destination, &out))
+                .unwrap();
+        }
+    }
+
+    /// A check from `from` with `PRIORITY` `prio`, nominating or not.
+    fn peer_check(a: &mut Agent, now: Instant, id: u8, from: &str, prio: u32, nominate: bool) {
+        let req = check(id, "loca:peer", "localpasswordlocalpassword", |b| {
+            b.add(&Priority(prio)).unwrap();
+            b.add(&IceControlling(7)).unwrap();
+            if nominate {
+                b.add(&UseCandidate).unwrap();
+            }
+        });
+        a.handle_receive(now, Datagram::udp(addr(LOCAL), addr(from), &req))
+            .unwrap();
+    }
+
+    fn selected_remote(a: &Agent) -> Option<SocketAddr> {
+        a.selected_pair()
+            .filter(|p| p.nominated)
+            .map(|p| p.destination)
+    }
+
+    #[test]
+    fn aggressive_nomination_selects_the_best_nominated_pair() {
+        let (mut a, mut now) = agent(false);
+        let (low, high) = ("198.51.100.7:6000", "198.51.100.8:6000");
+        // Every check nominates, from the first one on (RFC 5245 aggressive nomination).
+        peer_check(&mut a, now, 1, low, 1_000, true);
+        answer_all(&mut a, now);
+        assert_eq!(selected_remote(&a), Some(addr(low)));
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        peer_check(&mut a, now, 2, high, 2_000_000_000, true);
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        answer_all(&mut a, now);
+        assert_eq!(
+            selected_remote(&a),
+            Some(addr(high)),
+            "a better nominated pair wins"
+        );
+        // The next nominating check on the worse pair does not take it back.
+        peer_check(&mut a, now, 3, low, 1_000, true);
+        answer_all(&mut a, now);
+        assert_eq!(selected_remote(&a), Some(addr(high)));
+    }
+
+    #[test]
+    fn regular_nomination_follows_the_latest_nomination() {
+        let (mut a, mut now) = agent(false);
+        let (low, high) = ("198.51.100.7:6000", "198.51.100.8:6000");
+        for (i, from, prio) in [(1, high, 2_000_000_000), (2, low, 1_000)] {
+            // A plain check first, then the nomination (RFC 8445 §8.1.1).
+            peer_check(&mut a, now, i, from, prio, false);
+            now += Duration::from_millis(50);
+            a.handle_timeout(now);
+            answer_all(&mut a, now);
+            peer_check(&mut a, now, i + 10, from, prio, true);
+            answer_all(&mut a, now);
+            assert_eq!(selected_remote(&a), Some(addr(from)));
+        }
+        // The controlling peer moved to the lower-priority pair (renomination after a
+        // network change): followed.
+        assert_eq!(selected_remote(&a), Some(addr(low)));
     }
 }

@@ -12,7 +12,8 @@
 //! - **Connectivity checks**: one check list (rtcp-mux and BUNDLE), pair priorities,
 //!   foundations and freezing, Ta pacing (50 ms), the triggered-check queue, peer-reflexive
 //!   candidates, role conflicts with tie-breakers (487), regular nomination when
-//!   controlling, and renomination when both sides support it; ICE lite for servers.
+//!   controlling (aggressive nomination accepted when controlled), and renomination when
+//!   both sides support it; ICE lite for servers.
 //! - **Life of a connection**: consent freshness (RFC 7675, checks about every 5 s, expiry
 //!   after 30 s), W3C connection states, trickle (candidates any time, end-of-candidates),
 //!   ICE restart with data kept flowing on the old pair, network changes without restart,
@@ -84,8 +85,8 @@
 //!   hidden behind mDNS names.
 //! - `stuns:` and `turns:` (TLS to the server) are reported as unsupported servers.
 //! - One component only (rtcp-mux and BUNDLE, as WebRTC always does).
-//! - No aggressive nomination (RFC 5245; RFC 8445 dropped it): the controlled side follows
-//!   the latest nomination.
+//! - The agent never nominates aggressively (RFC 8445 dropped it); as the controlled side it
+//!   accepts it.
 #![forbid(unsafe_code)]
 
 mod agent;
