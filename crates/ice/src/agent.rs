@@ -413,6 +413,13 @@ impl Agent {
         self.stats
     }
 
+    /// Whether datagrams on `local` from `remote` are a TURN server's (an allocation of
+    /// this agent): everything from there, not only STUN, goes to
+    /// [`handle_receive`](Self::handle_receive).
+    pub fn is_turn_server(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        self.relays.iter().any(|r| r.matches(local, remote))
+    }
+
     /// Number of candidate pairs in the check list.
     pub fn pair_count(&self) -> usize {
         self.pairs.len()
@@ -768,6 +775,7 @@ impl Agent {
             }
         }
         let mut started = Vec::new();
+        let mut failed = Vec::new();
         for (i, s) in self.servers.iter_mut().enumerate() {
             if matches!(&s.url.host, Host::Name(n) if n.eq_ignore_ascii_case(name))
                 && s.addr.is_none()
@@ -779,9 +787,15 @@ impl Agent {
                         s.addr = Some(SocketAddr::new(*ip, s.url.port));
                         started.push(i);
                     }
-                    None => s.failed = true,
+                    None => {
+                        s.failed = true;
+                        failed.push(i);
+                    }
                 }
             }
+        }
+        for i in failed {
+            self.server_error(i, 701, "host name did not resolve");
         }
         for i in started {
             let sockets: Vec<SocketAddr> = self.sockets.iter().map(|s| s.info.addr).collect();
@@ -2548,6 +2562,13 @@ impl Agent {
                 }
             }
             return Ok(app);
+        }
+        if !self
+            .sockets
+            .iter()
+            .any(|s| s.info.addr == d.local && s.info.protocol == d.transport)
+        {
+            return Err(Error::UnknownSocket(d.local));
         }
         self.receive_stun(now, d, None).map(|()| None)
     }
