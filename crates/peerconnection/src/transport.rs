@@ -301,6 +301,15 @@ impl PeerConnection {
             .map(oxrtc_dtls::Connection::stats)
     }
 
+    /// Counters of the SCTP association (retransmissions, smoothed RTT, congestion
+    /// window), once it exists.
+    pub fn sctp_stats(&self) -> Option<oxrtc_sctp::Stats> {
+        self.transport
+            .sctp
+            .as_ref()
+            .map(oxrtc_sctp::Association::stats)
+    }
+
     /// The remote's max-message-size in bytes (RFC 8841 §6; 65536 when its SDP has none,
     /// `usize::MAX` for "no limit").
     pub fn remote_max_message_size(&self) -> usize {

@@ -99,6 +99,10 @@ async fn two_peers_on_loopback_echo() {
     ));
     let stats = a.stats().await.unwrap();
     assert!(stats.to_json().contains("\"type\":\"candidate-pair\""));
+    // SCTP counters: b echoed 7 messages, and acknowledgements gave a round trip time.
+    let sctp = a.with_core(|c| c.sctp_stats()).await.unwrap().unwrap();
+    assert_eq!(sctp.messages_received, 7);
+    assert!(sctp.data_chunks_sent > 0 && sctp.srtt.is_some(), "{sctp:?}");
     a.close().await;
     // b learns: its channel closes, the echo task ends.
     tokio::time::timeout(Duration::from_secs(5), echo)
