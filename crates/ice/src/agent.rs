@@ -35,6 +35,12 @@ const MAX_PENDING_LOOKUPS: usize = 32;
 const MAX_SOCKETS: usize = 32;
 /// Consent checks per interval go out this often once the pair is disconnected.
 const DISCONNECTED_CHECK_FACTOR: u32 = 20;
+/// A consent check unanswered this long (after the disconnected timeout) makes the pair
+/// disconnected.
+const UNANSWERED_MIN: Duration = Duration::from_secs(1);
+/// Tr: a Binding indication goes out on a quiet selected pair after this long
+/// (RFC 8445 §11; only lite agents need it, the others send consent checks).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// How long the controlling agent waits for an answer to a probe of the selected pair
 /// before it nominates another pair the peer is using.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -103,6 +109,8 @@ struct Pair {
     probe_sent: Option<Instant>,
     /// The peer sent a check without USE-CANDIDATE on this pair.
     peer_checked: bool,
+    /// When the first consent check still unanswered went out.
+    consent_pending: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -167,6 +175,7 @@ struct Previous {
     nominated: bool,
     last_success: Instant,
     consent_next: Instant,
+    consent_pending: Option<Instant>,
     tx: Option<TransactionId>,
 }
 
@@ -253,6 +262,8 @@ pub struct Agent {
     transmits: VecDeque<Transmit>,
     events: VecDeque<IceEvent>,
     stats: AgentStats,
+    /// When anything last went to the network (keepalives of lite agents).
+    last_sent: Instant,
 }
 
 impl Agent {
@@ -339,6 +350,7 @@ impl Agent {
             transmits: VecDeque::new(),
             events,
             stats: AgentStats::default(),
+            last_sent: now,
             config,
         }
     }
@@ -875,6 +887,7 @@ impl Agent {
                 (Self::via_of(&p.local), p.remote.addr)
             }
         };
+        self.last_sent = now;
         match via {
             Via::Socket { transport, source } => Ok(Transmit {
                 transport,
@@ -1022,8 +1035,13 @@ impl Agent {
                                 ahead(n);
                             }
                         }
+                        if self.config.lite {
+                            ahead(self.last_sent + KEEPALIVE_INTERVAL);
+                        }
+                        if let Some(t) = self.disconnected_at(p.last_success, p.consent_pending) {
+                            ahead(t);
+                        }
                         if let Some(last) = p.last_success {
-                            ahead(last + self.config.disconnected_timeout);
                             ahead(last + self.config.consent_timeout);
                         }
                         if let Some(t) = p.probe_sent {
@@ -1034,7 +1052,11 @@ impl Agent {
                 PathRef::Previous => {
                     if let Some(p) = &self.previous {
                         ahead(p.consent_next);
-                        ahead(p.last_success + self.config.disconnected_timeout);
+                        if let Some(t) =
+                            self.disconnected_at(Some(p.last_success), p.consent_pending)
+                        {
+                            ahead(t);
+                        }
                         ahead(p.last_success + self.config.consent_timeout);
                     }
                 }
@@ -1192,6 +1214,7 @@ impl Agent {
     }
 
     fn route(&mut self, now: Instant, via: Via, destination: SocketAddr, contents: Vec<u8>) {
+        self.last_sent = now;
         match via {
             Via::Socket { transport, source } => self.push_transmit(Transmit {
                 transport,
@@ -1685,6 +1708,7 @@ impl Agent {
             consent_next: None,
             probe_sent: None,
             peer_checked: false,
+            consent_pending: None,
         });
         Some(id)
     }
@@ -1726,6 +1750,7 @@ impl Agent {
                             nominated: p.nominated,
                             last_success: p.last_success.unwrap_or(now),
                             consent_next: p.consent_next.unwrap_or(now),
+                            consent_pending: p.consent_pending,
                             tx: None,
                         });
                     }
@@ -2095,6 +2120,7 @@ impl Agent {
                     }
                     if matches!(event, TransactionEvent::Success { .. }) {
                         p.last_success = now;
+                        p.consent_pending = None;
                     }
                 }
             }
@@ -2184,6 +2210,7 @@ impl Agent {
                 pm.valid = true;
                 pm.last_success = Some(now);
                 pm.probe_sent = None;
+                pm.consent_pending = None;
                 let ours = use_candidate && controlling;
                 let theirs = !controlling && pm.nominate_on_success && !consent;
                 if theirs {
@@ -2301,6 +2328,21 @@ impl Agent {
         self.remote_fresh = false;
     }
 
+    /// Sends a Binding indication on the pair (RFC 8445 §11).
+    fn keepalive(&mut self, now: Instant, id: PairId) {
+        let Some(p) = self.pair(id) else { return };
+        let (Some(l), Some(r)) = (self.local_cand(p.local), self.remote_cand(p.remote)) else {
+            return;
+        };
+        let (via, dest) = (Self::via_of(l), r.addr);
+        let mut buf = Vec::with_capacity(28);
+        let tid = TransactionId::random(&mut self.rng);
+        let mut b = MessageBuilder::new(&mut buf, Class::Indication, Method::Binding, tid);
+        if b.add_fingerprint().is_ok() {
+            self.route(now, via, dest, buf);
+        }
+    }
+
     /// The controlling agent's nomination (RFC 8445 §8.1.1): once the best valid pair is
     /// final (no better pair left to check) or after the nomination timeout, nominate it;
     /// re-nominate when the selected pair is gone or disconnected and another works.
@@ -2402,6 +2444,22 @@ impl Agent {
 
     // ---- consent ------------------------------------------------------------------------
 
+    /// When a pair last confirmed at `last`, with a consent check unanswered since
+    /// `pending`, counts as disconnected: no success for the disconnected timeout and a
+    /// check unanswered for a second (so the ±20 % consent interval cannot flap it). A lite
+    /// agent, which sends no checks, waits two consent intervals for the peer's.
+    fn disconnected_at(&self, last: Option<Instant>, pending: Option<Instant>) -> Option<Instant> {
+        let last = last?;
+        if self.config.lite {
+            let wait = self
+                .config
+                .disconnected_timeout
+                .max(self.config.consent_interval.saturating_mul(2));
+            return Some(last + wait);
+        }
+        Some((last + self.config.disconnected_timeout).max(pending? + UNANSWERED_MIN))
+    }
+
     fn jitter(&mut self, interval: Duration) -> Duration {
         // Uniform in [0.8, 1.2] × interval (RFC 7675 §5.1).
         let permille = 800 + u64::from(self.rng.next_u32() % 401);
@@ -2431,14 +2489,28 @@ impl Agent {
                     return;
                 }
                 if self.config.lite {
+                    // A lite agent sends no checks; keepalives keep NAT bindings on the
+                    // path open when the application is quiet (RFC 8445 §11).
+                    if now >= self.last_sent + KEEPALIVE_INTERVAL {
+                        self.keepalive(now, id);
+                    }
                     return;
                 }
-                let due = p.consent_next.is_none_or(|n| now >= n);
+                let disconnected = self
+                    .disconnected_at(p.last_success, p.consent_pending)
+                    .is_some_and(|t| now >= t);
+                let fast = self.config.ta.saturating_mul(DISCONNECTED_CHECK_FACTOR);
+                // Disconnected: check every second from now on, not at the next interval.
+                let due = p
+                    .consent_next
+                    .is_none_or(|n| now >= n || (disconnected && n > now + fast));
                 if due && p.tx.is_none() {
                     self.start_check(now, id, false, true);
-                    let disconnected = now >= last + self.config.disconnected_timeout;
+                    if let Some(pm) = self.pair_mut(id) {
+                        pm.consent_pending.get_or_insert(now);
+                    }
                     let next = if disconnected {
-                        self.config.ta.saturating_mul(DISCONNECTED_CHECK_FACTOR)
+                        fast
                     } else {
                         self.jitter(self.config.consent_interval)
                     };
@@ -2486,6 +2558,7 @@ impl Agent {
                     ) {
                         if let Some(prev) = &mut self.previous {
                             prev.tx = Some(tid);
+                            prev.consent_pending.get_or_insert(now);
                         }
                     }
                 }
@@ -2837,6 +2910,7 @@ impl Agent {
                 pm.valid = true;
                 pm.last_success = Some(now);
                 pm.probe_sent = None;
+                pm.consent_pending = None;
             }
             if use_candidate {
                 self.select(pair);
@@ -2905,9 +2979,9 @@ impl Agent {
                 .and_then(|s| self.pair(s))
             {
                 let working = sel.valid
-                    && sel
-                        .last_success
-                        .is_some_and(|t| now < t + self.config.disconnected_timeout);
+                    && self
+                        .disconnected_at(sel.last_success, sel.consent_pending)
+                        .is_none_or(|t| now < t);
                 if working && sel.priority > new_priority {
                     return;
                 }
@@ -3114,11 +3188,16 @@ impl Agent {
 
     fn compute_state(&self, now: Instant) -> ConnectionState {
         if let Some(path) = self.sending_path() {
-            let last = match path {
-                PathRef::Pair(id) => self.pair(id).and_then(|p| p.last_success),
-                PathRef::Previous => self.previous.as_ref().map(|p| p.last_success),
+            let at = match path {
+                PathRef::Pair(id) => self
+                    .pair(id)
+                    .and_then(|p| self.disconnected_at(p.last_success, p.consent_pending)),
+                PathRef::Previous => self
+                    .previous
+                    .as_ref()
+                    .and_then(|p| self.disconnected_at(Some(p.last_success), p.consent_pending)),
             };
-            if last.is_some_and(|l| now >= l + self.config.disconnected_timeout) {
+            if at.is_some_and(|t| now >= t) {
                 return ConnectionState::Disconnected;
             }
             let done = self.selected.is_some()
@@ -3758,5 +3837,51 @@ mod tests {
         // The controlling peer moved to the lower-priority pair (renomination after a
         // network change): followed.
         assert_eq!(selected_remote(&a), Some(addr(low)));
+    }
+
+    #[test]
+    fn lite_agent_selects_on_use_candidate_and_keeps_the_path_alive() {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let config = AgentConfig {
+            lite: true,
+            local_credentials: Some(
+                Credentials::new("loca", "localpasswordlocalpassword").unwrap(),
+            ),
+            ..AgentConfig::default()
+        };
+        let mut a = Agent::new(config, now, &mut rng);
+        assert!(!a.is_controlling());
+        a.add_host_socket(now, addr(LOCAL)).unwrap();
+        a.set_remote_credentials(now, "peer", PEER_PWD).unwrap();
+        a.gather(now);
+        receive(
+            &mut a,
+            now,
+            &valid_check(1, |b| {
+                b.add(&IceControlling(7)).unwrap();
+                b.add(&UseCandidate).unwrap();
+            }),
+        )
+        .unwrap();
+        assert_eq!(responses(&mut a).len(), 1);
+        assert!(a.selected_pair().unwrap().nominated);
+        assert_eq!(a.connection_state(), ConnectionState::Connected);
+        assert_eq!(a.stats().checks_sent, 0);
+        // The peer's checks stop: disconnected after two consent intervals (10 s), a
+        // Binding indication (keepalive, no request) after 15 s of silence, failed at 30 s.
+        let t = a.poll_timeout().unwrap();
+        assert_eq!(t, now + Duration::from_secs(10));
+        a.handle_timeout(t);
+        assert_eq!(a.connection_state(), ConnectionState::Disconnected);
+        let t = a.poll_timeout().unwrap();
+        assert_eq!(t, now + Duration::from_secs(15));
+        a.handle_timeout(t);
+        let k = a.poll_transmit().unwrap();
+        let m = Message::new_checked(&k.contents[..]).unwrap();
+        assert_eq!((m.class(), k.destination), (Class::Indication, addr(PEER)));
+        assert_eq!(a.poll_timeout(), Some(now + Duration::from_secs(30)));
+        a.handle_timeout(now + Duration::from_secs(30));
+        assert_eq!(a.connection_state(), ConnectionState::Failed);
     }
 }

@@ -328,9 +328,11 @@ pub struct AgentConfig {
     /// Consent expires this long after the last successful consent check (RFC 7675 §5.1):
     /// the pair is dropped, and without another pair the agent is failed. Default 30 s.
     pub consent_timeout: Duration,
-    /// Without a successful check for this long the pair in use counts as disconnected
-    /// (W3C `disconnected`); consent checks then go out every [`ta`](Self::ta) × 20.
-    /// Default 6 s.
+    /// Without a successful check for this long, and with a consent check unanswered for a
+    /// second, the pair in use counts as disconnected (W3C `disconnected`); consent checks
+    /// then go out every [`ta`](Self::ta) × 20 and the other valid pairs are checked again.
+    /// A lite agent, which sends no checks, waits at least two consent intervals for the
+    /// peer's. Default 6 s.
     pub disconnected_timeout: Duration,
     /// ICE lite (RFC 8445 §2.5): host candidates only, no checks sent, always controlled.
     /// For servers with a public address. Default `false`.

@@ -96,3 +96,28 @@ fn consent_restored_before_expiry_reconnects() {
         Duration::from_millis(100)
     ));
 }
+
+#[test]
+fn slow_links_do_not_flap_to_disconnected() {
+    // 400 ms each way: consent answers arrive 0.8 s after their check, and checks go out
+    // 4 to 6 s apart; the pair never looks disconnected.
+    let mut sc = scenario(
+        23,
+        Place::Behind(NatType::PortRestricted),
+        Place::Public,
+        |_| {},
+    );
+    sc.sim.network_mut().set_link(LinkConfig {
+        latency: Duration::from_millis(400),
+        ..LinkConfig::default()
+    });
+    assert!(run_connect(&mut sc, Duration::from_secs(10)));
+    sc.sim.run_for(Duration::from_secs(300));
+    for p in [sc.a, sc.b] {
+        assert!(
+            last_state_change(&sc, p, ConnectionState::Disconnected).is_none(),
+            "{p} flapped to disconnected"
+        );
+        assert!(connected(state(&sc.sim, p)));
+    }
+}
