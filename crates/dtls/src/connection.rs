@@ -255,7 +255,11 @@ pub struct Connection {
     write_cipher: Option<RecordCipher>,
     read_cipher: Option<RecordCipher>,
     replay: ReplayWindow,
-    early: Vec<Vec<u8>>,
+    /// Protected records that arrived before their keys: the raw record, and whether it
+    /// came through `handle_receive_bytes` (replayed the same way).
+    early: Vec<(Vec<u8>, bool)>,
+    /// Set while `handle_receive_bytes` runs.
+    receiving_bytes: bool,
     /// ApplicationData events held until Connected.
     early_data: Vec<Event>,
     reassembler: Reassembler,
@@ -340,6 +344,7 @@ impl Connection {
             read_cipher: None,
             replay: ReplayWindow::default(),
             early: Vec::new(),
+            receiving_bytes: false,
             early_data: Vec::new(),
             reassembler: Reassembler::default(),
             hello: HelloReassembler::default(),
@@ -408,7 +413,7 @@ impl Connection {
     pub(crate) fn buffered_bytes(&self) -> usize {
         self.reassembler.buffered_bytes()
             + self.hello.buffered_bytes()
-            + self.early.iter().map(Vec::len).sum::<usize>()
+            + self.early.iter().map(|(raw, _)| raw.len()).sum::<usize>()
             + self
                 .early_data
                 .iter()
@@ -464,7 +469,9 @@ impl Connection {
         if matches!(self.state, State::Closed | State::Failed) {
             return Ok(());
         }
+        self.receiving_bytes = true;
         let r = self.receive_datagram_bytes(datagram);
+        self.receiving_bytes = false;
         let r = r.and_then(|()| self.progress());
         match r {
             Ok(()) => Ok(()),
@@ -781,7 +788,7 @@ impl Connection {
                     if self.state == State::Handshaking && self.early.len() < MAX_EARLY_RECORDS {
                         let mut raw = Vec::with_capacity(RECORD_HEADER_LEN + record.fragment.len());
                         record.write(&mut raw)?;
-                        self.early.push(raw);
+                        self.early.push((raw, self.receiving_bytes));
                     } else {
                         self.stats.unknown_epoch_records += 1;
                     }
@@ -845,26 +852,31 @@ impl Connection {
             } else {
                 rest.split_to(total)
             };
-            let in_place = h.epoch == 1
-                && h.content_type == ContentType::APPLICATION_DATA
-                && h.version == ProtocolVersion::DTLS_1_2
-                && self.read_cipher.is_some();
-            if in_place {
-                self.stats.records_received += 1;
-                if let Some(data) = self.open_application_data_in_place(h, record) {
-                    self.application_data(Event::ApplicationDataBytes(data));
-                }
-            } else {
-                let Ok((parsed, _)) = Record::parse(&record) else {
-                    self.stats.malformed_records += 1;
-                    break;
-                };
-                self.stats.records_received += 1;
-                self.receive_record(parsed)?;
-            }
+            self.stats.records_received += 1;
+            self.receive_record_bytes(record)?;
             if matches!(self.state, State::Closed | State::Failed) {
                 break;
             }
+        }
+        Ok(())
+    }
+
+    /// One framed record (header included) of the bytes path.
+    fn receive_record_bytes(&mut self, record: BytesMut) -> Result<(), Error> {
+        let Ok((parsed, _)) = Record::parse(&record) else {
+            self.stats.malformed_records += 1;
+            return Ok(());
+        };
+        let h = parsed.header;
+        let in_place = h.epoch == 1
+            && h.content_type == ContentType::APPLICATION_DATA
+            && h.version == ProtocolVersion::DTLS_1_2
+            && self.read_cipher.is_some();
+        if !in_place {
+            return self.receive_record(parsed);
+        }
+        if let Some(data) = self.open_application_data_in_place(h, record) {
+            self.application_data(Event::ApplicationDataBytes(data));
         }
         Ok(())
     }
@@ -994,8 +1006,10 @@ impl Connection {
         loop {
             self.process_messages()?;
             if self.read_cipher.is_some() && !self.early.is_empty() {
-                for raw in std::mem::take(&mut self.early) {
-                    if let Ok((record, _)) = Record::parse(&raw) {
+                for (raw, bytes) in std::mem::take(&mut self.early) {
+                    if bytes {
+                        self.receive_record_bytes(BytesMut::from(Bytes::from(raw)))?;
+                    } else if let Ok((record, _)) = Record::parse(&raw) {
                         self.receive_record(record)?;
                     }
                 }
