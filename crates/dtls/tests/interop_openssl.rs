@@ -1,6 +1,7 @@
 //! Interop with Debian's OpenSSL (`openssl s_server` / `s_client -dtls1_2`) on loopback:
-//! both roles, ECDSA certificates on both ends, use_srtp; the handshake completes,
-//! application data flows both ways and the exported SRTP keying material equals what
+//! both roles, ECDSA certificates on both ends, use_srtp; the handshake completes (also
+//! with ClientHellos fragmented either way), application data flows both ways (also
+//! through the allocation-free path) and the exported SRTP keying material equals what
 //! OpenSSL prints for `-keymatexport EXTRACTOR-dtls_srtp`.
 //!
 //! Run with `cargo xtask interop interop_openssl` (it installs openssl first). These tests fail, not
@@ -133,6 +134,8 @@ struct Driver {
     sent: Vec<usize>,
     /// The first datagrams we received.
     first_received: Vec<Vec<u8>>,
+    /// Receive through `handle_receive_bytes` (in-place decryption).
+    bytes_path: bool,
 }
 
 impl Driver {
@@ -144,6 +147,7 @@ impl Driver {
             events: Vec::new(),
             sent: Vec::new(),
             first_received: Vec::new(),
+            bytes_path: false,
         }
     }
 }
@@ -191,7 +195,12 @@ impl Driver {
                     if self.first_received.len() < 4 {
                         self.first_received.push(buf[..n].to_vec());
                     }
-                    let _ = self.conn.handle_receive(Instant::now(), &buf[..n]);
+                    let _ = if self.bytes_path {
+                        let d = bytes::BytesMut::from(&buf[..n]);
+                        self.conn.handle_receive_bytes(Instant::now(), d)
+                    } else {
+                        self.conn.handle_receive(Instant::now(), &buf[..n])
+                    };
                 }
                 Err(_) => self.conn.handle_timeout(Instant::now()),
             }
@@ -208,6 +217,10 @@ impl Driver {
     fn received(&self, text: &str) -> bool {
         self.events.iter().any(|e| match e {
             Event::ApplicationData(d) => String::from_utf8_lossy(d).contains(text),
+            Event::ApplicationDataBytes(d) => {
+                assert!(self.bytes_path);
+                String::from_utf8_lossy(d).contains(text)
+            }
             _ => false,
         })
     }
@@ -236,6 +249,15 @@ fn exchange_and_compare(
         .send_application_data(b"hello from oxrtc\n")
         .unwrap();
     driver.pump(openssl, |_, o| o.has_line("hello from oxrtc"));
+    // The allocation-free send path: a record sealed into our own buffer.
+    let mut datagram = Vec::new();
+    driver
+        .conn
+        .seal_application_data(b"sealed by oxrtc\n", &mut datagram)
+        .unwrap();
+    let peer = driver.peer.unwrap();
+    driver.socket.send_to(&datagram, peer).unwrap();
+    driver.pump(openssl, |_, o| o.has_line("sealed by oxrtc"));
     openssl.stdin.write_all(b"hello from openssl\n").unwrap();
     openssl.stdin.flush().unwrap();
     driver.pump(openssl, |d, _| d.received("hello from openssl"));
@@ -296,6 +318,7 @@ fn against_s_server(
     extra: &[&str],
     suite: Option<CipherSuite>,
     mtu: usize,
+    bytes_path: bool,
 ) -> Driver {
     let port = free_udp_port();
     let len = profile.keying_material_len().to_string();
@@ -341,6 +364,7 @@ fn against_s_server(
         UdpSocket::bind("127.0.0.1:0").unwrap(),
         Some(format!("127.0.0.1:{port}").parse().unwrap()),
     );
+    driver.bytes_path = bytes_path;
     exchange_and_compare(&mut driver, &mut openssl, profile);
     if let Some(suite) = suite {
         assert_eq!(driver.conn.cipher_suite(), Some(suite));
@@ -349,7 +373,7 @@ fn against_s_server(
     driver
 }
 
-fn against_s_client(profile: SrtpProtectionProfile, extra: &[&str]) -> Driver {
+fn against_s_client(profile: SrtpProtectionProfile, extra: &[&str], bytes_path: bool) -> Driver {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
     let len = profile.keying_material_len().to_string();
@@ -380,6 +404,7 @@ fn against_s_client(profile: SrtpProtectionProfile, extra: &[&str]) -> Driver {
     cfg.srtp_profiles = vec![profile];
     let conn = Connection::new(cfg, Instant::now(), ChaCha20Rng::seed_from_u64(2)).unwrap();
     let mut driver = Driver::new(conn, socket, None);
+    driver.bytes_path = bytes_path;
     exchange_and_compare(&mut driver, &mut openssl, profile);
     driver
 }
@@ -411,13 +436,14 @@ fn interop_openssl_s_server_srtp_aes128_cm_sha1_80() {
         &["-Verify", "1"],
         None,
         300,
+        false,
     );
 }
 
 #[test]
 #[ignore = "interop: run by cargo xtask interop"]
 fn interop_openssl_s_client_srtp_aes128_cm_sha1_80() {
-    against_s_client(SrtpProtectionProfile::Aes128CmHmacSha1_80, &[]);
+    against_s_client(SrtpProtectionProfile::Aes128CmHmacSha1_80, &[], false);
 }
 
 #[test]
@@ -428,13 +454,14 @@ fn interop_openssl_s_server_srtp_aead_aes_128_gcm() {
         &["-Verify", "1"],
         None,
         300,
+        false,
     );
 }
 
 #[test]
 #[ignore = "interop: run by cargo xtask interop"]
 fn interop_openssl_s_client_srtp_aead_aes_256_gcm() {
-    against_s_client(SrtpProtectionProfile::AeadAes256Gcm, &[]);
+    against_s_client(SrtpProtectionProfile::AeadAes256Gcm, &[], false);
 }
 
 #[test]
@@ -447,6 +474,7 @@ fn interop_openssl_s_server_chacha20_small_mtu() {
         &["-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305", "-mtu", "300"],
         Some(CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
         300,
+        false,
     );
 }
 
@@ -454,12 +482,13 @@ fn interop_openssl_s_server_chacha20_small_mtu() {
 #[ignore = "interop: run by cargo xtask interop"]
 fn interop_openssl_s_server_accepts_our_fragmented_client_hello() {
     // At our smallest MTU both of our ClientHellos (141 and 173 bytes) go out in two
-    // fragments each; OpenSSL reassembles them.
+    // fragments each; OpenSSL reassembles them. We receive through handle_receive_bytes.
     let driver = against_s_server(
         SrtpProtectionProfile::AeadAes128Gcm,
         &["-Verify", "1"],
         None,
         oxrtc_dtls::MIN_MTU,
+        true,
     );
     assert!(driver.sent.len() >= 4, "{:?}", driver.sent);
     // OpenSSL's HelloVerifyRequest came back: our first ClientHello was whole to it.
@@ -472,10 +501,12 @@ fn interop_openssl_s_server_accepts_our_fragmented_client_hello() {
 fn interop_openssl_s_client_fragmented_client_hello() {
     // A long server name makes OpenSSL's ClientHello about 390 bytes; at a link MTU of 256
     // it sends it in two fragments in two datagrams, before and after the cookie exchange.
+    // We receive through handle_receive_bytes.
     let name = format!("{}.{}.example", "a".repeat(60), "b".repeat(60));
     let driver = against_s_client(
         SrtpProtectionProfile::Aes128CmHmacSha1_80,
         &["-mtu", "256", "-servername", &name],
+        true,
     );
     let hellos: Vec<_> = driver
         .first_received
