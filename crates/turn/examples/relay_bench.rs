@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p oxrtc-turn --features tokio --example relay_bench -- \
 //!     [--seconds 5] [--clients 4] [--window 32] [--size 160] [--only oxrtc|coturn] \
-//!     [--rounds 1] [--threads 0] [--baseline PATH] [--external ADDR]
+//!     [--rounds 1] [--relay-threads 0] [--baseline PATH] [--external ADDR]
 //! ```
 //!
 //! Each load client is our sans-IO TURN client on its own UDP socket and thread, with a
@@ -18,7 +18,7 @@
 //!
 //! Both servers run as separate processes, one after the other, under the same load, for
 //! `--rounds` rounds (alternating, so that other load on the machine hits both alike): our
-//! `turn_server` example (`--threads` UDP workers, 0: one per core) and coturn's
+//! `turn_server` example (`--relay-threads` UDP workers, 0: one per core) and coturn's
 //! `turnserver` with its defaults (a UDP thread per core). CPU is counted from the moment
 //! every client is allocated until the last one stops.
 //!
@@ -124,7 +124,7 @@ fn our_binary() -> PathBuf {
 fn start_ours(binary: PathBuf, port: u16, threads: Option<usize>) -> KillOnDrop {
     let mut c = Command::new(binary);
     if let Some(threads) = threads {
-        c.args(["--threads", &threads.to_string()]);
+        c.args(["--relay-threads", &threads.to_string()]);
     }
     KillOnDrop(
         c.args(["--listen", &format!("127.0.0.1:{port}")])
@@ -352,7 +352,7 @@ fn parse() -> Options {
             "--only" => o.only = Some(v),
             "--external" => o.external = Some(v.parse().unwrap()),
             "--rounds" => o.rounds = v.parse().unwrap(),
-            "--threads" => o.server_threads = v.parse().unwrap(),
+            "--relay-threads" => o.server_threads = v.parse().unwrap(),
             "--baseline" => o.baseline = Some(v.into()),
             other => panic!("unknown argument {other}"),
         }

@@ -5,12 +5,12 @@
 //!     --listen 127.0.0.1:3478 --realm R --user NAME:PASS [--user NAME:PASS]... \
 //!     [--auth-secret S] [--relay-range 49152-65535] [--relay-ip IP] [--relay-ipv6 IP] \
 //!     [--allow-loopback-peers] [--allow-private-peers] [--max-allocations N] \
-//!     [--user-quota N] [--bandwidth BYTES_PER_S] [--software TEXT] [--threads N]
+//!     [--user-quota N] [--bandwidth BYTES_PER_S] [--software TEXT] [--relay-threads N]
 //! ```
 //!
-//! UDP is served by `--threads` worker threads (default 0: one per core), each with its own
-//! listening socket (`SO_REUSEPORT`), allocations and relayed sockets; TCP runs on the main
-//! thread. Port 0 picks a free port (the same for UDP and TCP). The first line on stdout is
+//! UDP is served by `--relay-threads` worker threads (default 0: one per core), each with
+//! its own listening socket (`SO_REUSEPORT`), allocations and relayed sockets; TCP runs on
+//! the main thread. Port 0 picks a free port (the same for UDP and TCP). The first line on stdout is
 //! `listening on IP:PORT`; on SIGINT or SIGTERM it shuts down gracefully and prints its
 //! counters as one line `stats ...`.
 #![allow(clippy::unwrap_used)]
@@ -101,10 +101,10 @@ fn parse_args() -> RuntimeConfig {
                 )
             }
             "--software" => config.server.software = Some(value("--software")),
-            "--threads" => {
-                config.threads = value("--threads")
+            "--relay-threads" => {
+                config.relay_threads = value("--relay-threads")
                     .parse()
-                    .unwrap_or_else(|_| usage("--threads takes a number"))
+                    .unwrap_or_else(|_| usage("--relay-threads takes a number"))
             }
             other => usage(&format!("unknown argument {other}")),
         }

@@ -116,6 +116,40 @@ fn udp_and_tcp_clients_relay_to_an_echo_peer() {
 }
 
 #[test]
+fn udp_bursts_arrive_whole_and_in_order() {
+    // Back-to-back datagrams of one flow leave the server in GSO batches, both ways.
+    let mut server = Running::start();
+    let echo = UdpEcho::start();
+    let mut d = Driver::new(ClientConfig::new(server.addr, TurnTransport::Udp, "u", "p"));
+    d.allocate();
+    d.client.bind_channel(Instant::now(), echo.addr).unwrap();
+    d.wait_for(Duration::from_secs(10), |e| {
+        matches!(e, Event::ChannelBound { .. })
+    });
+    let payload = |i: u8| vec![i; if i % 16 == 15 { 50 } else { 300 }];
+    for round in 0..4u8 {
+        for i in 0..32u8 {
+            d.client
+                .send_to(Instant::now(), echo.addr, &payload(round * 32 + i))
+                .unwrap();
+        }
+        d.flush();
+        for i in 0..32u8 {
+            let e = d.wait_for(Duration::from_secs(10), |e| matches!(e, Event::Data { .. }));
+            let Event::Data { data, .. } = e else {
+                unreachable!()
+            };
+            assert_eq!(data, payload(round * 32 + i));
+        }
+    }
+    let stats = server.stop();
+    assert_eq!(
+        (stats.packets_to_peers, stats.packets_to_clients),
+        (128, 128)
+    );
+}
+
+#[test]
 fn rfc6062_connect_through_the_runtime() {
     let mut server = Running::start();
     let echo = TcpEcho::start();
@@ -289,7 +323,7 @@ fn error_code(response: &[u8]) -> Option<u16> {
 #[test]
 fn udp_workers_share_reservations_and_quotas() {
     let mut server = Running::with(|c| {
-        c.threads = 4;
+        c.relay_threads = 4;
         c.server.max_allocations_per_user = 2;
     });
     // The Allocate with the token comes from another socket, which the kernel hashes to

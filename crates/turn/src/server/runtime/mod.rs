@@ -23,8 +23,8 @@
 //!
 //! # Layout
 //!
-//! UDP is served by [`threads`](RuntimeConfig::threads) worker threads (one per core by
-//! default), as coturn does. Each worker has its own listening socket on every listen
+//! UDP is served by [`relay_threads`](RuntimeConfig::relay_threads) worker threads (one per
+//! core by default), as coturn does. Each worker has its own listening socket on every listen
 //! address (`SO_REUSEPORT`: the kernel hashes each client's 5-tuple to one of them, always
 //! the same), its own core (a shard of the server) and the relayed sockets of the
 //! allocations made through it, so both directions of a flow stay on one thread: no lock,
@@ -77,10 +77,11 @@ pub struct RuntimeConfig {
     pub udp: bool,
     /// Listen on TCP. Default true.
     pub tcp: bool,
-    /// UDP worker threads, each with its own listening socket per address
-    /// (`SO_REUSEPORT`), its own allocations and their relayed sockets. 0 (the default):
-    /// one per core. Where `SO_REUSEPORT` is missing (not Unix) there is one.
-    pub threads: usize,
+    /// The threads that serve UDP: workers, each with its own listening socket per
+    /// address (`SO_REUSEPORT`), its own allocations and their relayed sockets. 0 (the
+    /// default): one per core. Where `SO_REUSEPORT` is missing (not Unix) there is one.
+    /// TCP clients are served on the caller's runtime.
+    pub relay_threads: usize,
     /// The core's settings.
     pub server: ServerConfig,
 }
@@ -94,7 +95,7 @@ impl Default for RuntimeConfig {
             relay_ports: 49152..=65535,
             udp: true,
             tcp: true,
-            threads: 0,
+            relay_threads: 0,
             server: ServerConfig::default(),
         }
     }
@@ -156,10 +157,10 @@ impl TurnServer {
             0
         } else if !REUSEPORT {
             1
-        } else if config.threads == 0 {
+        } else if config.relay_threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
-            config.threads
+            config.relay_threads
         };
         let mut udp: Vec<Vec<std::net::UdpSocket>> = (0..workers).map(|_| Vec::new()).collect();
         let mut tcp_listeners = Vec::new();
@@ -363,21 +364,21 @@ impl StatsSlot {
     }
 
     fn load(&self) -> ServerStats {
-        let [allocations, allocations_total, packets_to_peers, bytes_to_peers, packets_to_clients, bytes_to_clients, auth_failures, quota_rejections, denied_peers, error_responses, bandwidth_drops, dropped] =
-            self.0.each_ref().map(|v| v.load(Ordering::Relaxed));
+        // In the order of `store`.
+        let v = |i: usize| self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed));
         ServerStats {
-            allocations,
-            allocations_total,
-            packets_to_peers,
-            bytes_to_peers,
-            packets_to_clients,
-            bytes_to_clients,
-            auth_failures,
-            quota_rejections,
-            denied_peers,
-            error_responses,
-            bandwidth_drops,
-            dropped,
+            allocations: v(0),
+            allocations_total: v(1),
+            packets_to_peers: v(2),
+            bytes_to_peers: v(3),
+            packets_to_clients: v(4),
+            bytes_to_clients: v(5),
+            auth_failures: v(6),
+            quota_rejections: v(7),
+            denied_peers: v(8),
+            error_responses: v(9),
+            bandwidth_drops: v(10),
+            dropped: v(11),
         }
     }
 }

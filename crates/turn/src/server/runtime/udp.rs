@@ -118,6 +118,7 @@ impl Sock {
     /// Registers `socket` with the current runtime.
     fn new(socket: std::net::UdpSocket) -> io::Result<Sock> {
         let state = UdpSocketState::new((&socket).into())?;
+        allow_fragmentation(&socket);
         let io = UdpSocket::from_std(socket)?;
         let local = io.local_addr()?;
         Ok(Sock { io, state, local })
@@ -163,6 +164,23 @@ impl Sock {
         }
     }
 }
+
+/// quinn-udp forbids fragmentation (IP_PMTUDISC_PROBE: a datagram larger than the link's
+/// MTU fails); a relay sends what it is given, with DF off (RFC 8656 §14, as coturn does
+/// when DONT-FRAGMENT was not asked for, and it never is: 420). IPv6 sockets keep
+/// IPV6_DONTFRAG, which nothing safe can clear.
+#[cfg(target_os = "linux")]
+fn allow_fragmentation(socket: &std::net::UdpSocket) {
+    use rustix::net::sockopt::{self, Ipv4PathMtuDiscovery, Ipv6PathMtuDiscovery};
+    // A dual-stack IPv6 socket sends IPv4 too: set both, ignore what does not apply.
+    let _ = sockopt::set_ip_mtu_discover(socket, Ipv4PathMtuDiscovery::DONT);
+    if socket.local_addr().is_ok_and(|a| a.is_ipv6()) {
+        let _ = sockopt::set_ipv6_mtu_discover(socket, Ipv6PathMtuDiscovery::DONT);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allow_fragmentation(_: &std::net::UdpSocket) {}
 
 fn transmit(destination: SocketAddr, contents: &[u8], segment: usize) -> Transmit<'_> {
     Transmit {
@@ -531,5 +549,88 @@ fn on_event(state: &Rc<State>, event: ServerEvent) {
         }
         // The rest concerns TCP clients and RFC 6062: not on this shard.
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sock() -> Rc<Sock> {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        Rc::new(Sock::new(s).unwrap())
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn relayed_datagrams_may_be_fragmented() {
+        use rustix::net::sockopt::{ip_mtu_discover, Ipv4PathMtuDiscovery};
+        let rt = rt();
+        let _entered = rt.enter();
+        let s = sock();
+        assert_eq!(ip_mtu_discover(&s.io).unwrap(), Ipv4PathMtuDiscovery::DONT);
+    }
+
+    /// Groups as (destination port, segment, count, bytes).
+    fn groups(b: &Batch) -> Vec<(u16, usize, usize, usize)> {
+        b.groups[..b.used]
+            .iter()
+            .map(|g| {
+                let port = g.destination.map_or(0, |d| d.port());
+                (port, g.segment, g.count, g.buf.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_group_each_flow_for_gso_and_keep_its_order() {
+        let rt = rt();
+        let _entered = rt.enter();
+        let (s, other) = (sock(), sock());
+        let (x, y): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        );
+        let gso = s.state.max_gso_segments() > 1;
+        let mut b = Batch::default();
+        b.push(&s, x, &[1; 100]);
+        b.push(&s, y, &[2; 100]);
+        b.push(&s, x, &[3; 100]);
+        b.push(&s, x, &[4; 60]); // shorter: the last of its group
+        b.push(&s, x, &[5; 100]); // a new group, after the others
+        b.push(&other, x, &[6; 100]); // another socket: another flow
+        b.push(&s, y, &[7; 2000]); // too large for GSO
+        b.push(&s, y, &[8; 2000]);
+        if gso {
+            assert_eq!(
+                groups(&b),
+                [
+                    (1, 100, 3, 260),
+                    (2, 100, 1, 100),
+                    (1, 100, 1, 100),
+                    (1, 100, 1, 100),
+                    (2, 2000, 1, 2000),
+                    (2, 2000, 1, 2000),
+                ]
+            );
+            let first = &b.groups[0].buf;
+            assert_eq!((first[0], first[100], first[200]), (1, 3, 4));
+        }
+        // Flushing sends everything the sockets take (once the reactor saw them writable)
+        // and empties the batch.
+        rt.block_on(async {
+            s.io.writable().await.unwrap();
+            other.io.writable().await.unwrap();
+        });
+        assert!(b.flush().is_empty());
+        assert_eq!(b.used, 0);
+        assert!(b.groups.iter().all(|g| g.sock.is_none()));
     }
 }
