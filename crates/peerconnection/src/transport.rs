@@ -68,7 +68,6 @@ pub(crate) struct Transport {
     role: Option<DtlsRole>,
     pub(crate) dtls: Option<oxrtc_dtls::Connection>,
     early_dtls: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
-    hello: ClientHelloReassembly,
     remote_fingerprints: Vec<DtlsFingerprint>,
     pub(crate) sctp: Option<oxrtc_sctp::Association>,
     /// SRTP/SRTCP contexts keyed from the DTLS exporter (RFC 5764 §4.2), for media.
@@ -123,7 +122,6 @@ impl Transport {
             role: None,
             dtls: None,
             early_dtls: Vec::new(),
-            hello: ClientHelloReassembly::default(),
             remote_fingerprints: Vec::new(),
             sctp: None,
             srtp: None,
@@ -386,24 +384,6 @@ impl PeerConnection {
 
     fn dtls_receive(&mut self, local: SocketAddr, remote: SocketAddr, contents: &[u8]) {
         let now = self.now;
-        // A ClientHello in several fragments (Chromium's, with its post-quantum key share,
-        // is larger than one datagram) is reassembled here: oxrtc-dtls answers only an
-        // unfragmented one in its stateless phase.
-        let assembled;
-        let contents = if self.transport.role == Some(DtlsRole::Server)
-            && self.transport.dtls_state != DtlsTransportState::Connected
-        {
-            match self.transport.hello.offer(contents) {
-                HelloInput::PassThrough => contents,
-                HelloInput::Consumed => return,
-                HelloInput::Complete(d) => {
-                    assembled = d;
-                    &assembled
-                }
-            }
-        } else {
-            contents
-        };
         match &mut self.transport.dtls {
             Some(conn) => {
                 if let Err(e) = conn.handle_receive(now, contents) {
@@ -723,126 +703,6 @@ impl PeerConnection {
     }
 }
 
-/// What [`ClientHelloReassembly::offer`] did with a datagram.
-#[derive(Debug, PartialEq, Eq)]
-enum HelloInput {
-    /// Not (only) ClientHello fragments: hand it to DTLS unchanged.
-    PassThrough,
-    /// Kept: a fragment of a ClientHello not complete yet.
-    Consumed,
-    /// The ClientHello is complete: this datagram carries it in one fragment.
-    Complete(Vec<u8>),
-}
-
-/// Reassembles a fragmented ClientHello (RFC 6347 §4.2.3) into one record with one
-/// fragment, which hashes the same (the transcript covers unfragmented messages, §4.2.6).
-#[derive(Debug, Default)]
-struct ClientHelloReassembly {
-    message_seq: Option<u16>,
-    length: usize,
-    body: Vec<u8>,
-    /// Received byte ranges, merged.
-    have: Vec<(usize, usize)>,
-    /// The header of the last record (version, epoch, sequence number).
-    record: [u8; 11],
-}
-
-/// Largest ClientHello reassembled (the DTLS crate's own cap is 32 KiB per message).
-const MAX_CLIENT_HELLO: usize = 16 * 1024;
-
-impl ClientHelloReassembly {
-    fn offer(&mut self, datagram: &[u8]) -> HelloInput {
-        // Only datagrams made entirely of epoch-0 handshake records carrying fragments
-        // of a ClientHello are taken; anything else passes.
-        let mut frags = Vec::new();
-        let mut rest = datagram;
-        while !rest.is_empty() {
-            let (Some(header), Some(len)) = (
-                rest.get(..13),
-                rest.get(11..13)
-                    .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))),
-            ) else {
-                return HelloInput::PassThrough;
-            };
-            let Some(payload) = rest.get(13..13 + len) else {
-                return HelloInput::PassThrough;
-            };
-            // content type 22 (handshake), epoch 0
-            if header[0] != 22 || header[3..5] != [0, 0] {
-                return HelloInput::PassThrough;
-            }
-            let Some(hs) = payload.get(..12) else {
-                return HelloInput::PassThrough;
-            };
-            let u24 =
-                |b: &[u8]| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]);
-            let (msg_type, length, seq, offset, flen) = (
-                hs[0],
-                u24(&hs[1..4]),
-                u16::from_be_bytes([hs[4], hs[5]]),
-                u24(&hs[6..9]),
-                u24(&hs[9..12]),
-            );
-            let Some(body) = payload.get(12..12 + flen) else {
-                return HelloInput::PassThrough;
-            };
-            if msg_type != 1 || payload.len() != 12 + flen {
-                return HelloInput::PassThrough;
-            }
-            let mut rec = [0u8; 11];
-            rec.copy_from_slice(&header[..11]);
-            frags.push((rec, length, seq, offset, body));
-            rest = &rest[13 + len..];
-        }
-        if frags.is_empty() || frags.iter().all(|f| f.3 == 0 && f.4.len() == f.1) {
-            return HelloInput::PassThrough; // unfragmented: DTLS takes it as it is
-        }
-        for (rec, length, seq, offset, body) in frags {
-            if length > MAX_CLIENT_HELLO || offset + body.len() > length {
-                return HelloInput::PassThrough;
-            }
-            if self.message_seq != Some(seq) || self.length != length {
-                *self = ClientHelloReassembly {
-                    message_seq: Some(seq),
-                    length,
-                    body: vec![0; length],
-                    ..ClientHelloReassembly::default()
-                };
-            }
-            if let Some(dst) = self.body.get_mut(offset..offset + body.len()) {
-                dst.copy_from_slice(body);
-            }
-            self.have.push((offset, offset + body.len()));
-            self.record = rec;
-        }
-        self.have.sort_unstable();
-        let mut covered = 0;
-        for &(a, b) in &self.have {
-            if a > covered {
-                return HelloInput::Consumed;
-            }
-            covered = covered.max(b);
-        }
-        if covered < self.length {
-            return HelloInput::Consumed;
-        }
-        let seq = self.message_seq.unwrap_or(0);
-        let len = self.length;
-        let mut out = Vec::with_capacity(13 + 12 + len);
-        out.extend_from_slice(&self.record);
-        out.extend_from_slice(&((12 + len) as u16).to_be_bytes());
-        out.push(1);
-        out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(&[0, 0, 0]);
-        out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
-        out.extend_from_slice(&self.body);
-        // Ready for a retransmission (the DTLS crate answers it by resending its flight).
-        self.have.clear();
-        HelloInput::Complete(out)
-    }
-}
-
 /// SRTP contexts for both directions from the DTLS exporter (RFC 5764 §4.2).
 fn srtp_contexts(
     conn: &oxrtc_dtls::Connection,
@@ -897,47 +757,6 @@ mod tests {
             t.dtls_state = dtls;
             assert_eq!(t.connection_state(), want, "{ice:?} {dtls:?}");
         }
-    }
-
-    fn record(seq: u8, hs: &[u8]) -> Vec<u8> {
-        let mut r = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, seq];
-        r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-        r.extend_from_slice(hs);
-        r
-    }
-
-    fn fragment(length: usize, offset: usize, body: &[u8]) -> Vec<u8> {
-        let mut h = vec![1];
-        h.extend_from_slice(&(length as u32).to_be_bytes()[1..]);
-        h.extend_from_slice(&[0, 0]);
-        h.extend_from_slice(&(offset as u32).to_be_bytes()[1..]);
-        h.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        h.extend_from_slice(body);
-        h
-    }
-
-    #[test]
-    fn fragmented_client_hello_is_reassembled() {
-        let hello: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
-        let mut r = ClientHelloReassembly::default();
-        // Unfragmented: passes.
-        let whole = record(0, &fragment(1500, 0, &hello));
-        assert_eq!(r.offer(&whole), HelloInput::PassThrough);
-        // Not a handshake record: passes.
-        assert_eq!(r.offer(&[23, 0xfe, 0xfd, 0, 1]), HelloInput::PassThrough);
-        // Two fragments, second first, the first again (retransmission).
-        let f2 = record(1, &fragment(1500, 900, &hello[900..]));
-        let f1 = record(0, &fragment(1500, 0, &hello[..900]));
-        assert_eq!(r.offer(&f2), HelloInput::Consumed);
-        let HelloInput::Complete(d) = r.offer(&f1) else {
-            panic!("not complete");
-        };
-        assert_eq!(&d[..11], &f1[..11]);
-        assert_eq!(d[13..], fragment(1500, 0, &hello)[..]);
-        // Truncated and oversized input passes unchanged (DTLS drops it and counts).
-        assert_eq!(r.offer(&f1[..20]), HelloInput::PassThrough);
-        let big = record(0, &fragment(1 << 20, 0, &hello[..10]));
-        assert_eq!(r.offer(&big), HelloInput::PassThrough);
     }
 
     #[test]
