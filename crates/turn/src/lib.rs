@@ -15,9 +15,11 @@
 //!   user, total, bandwidth per allocation), a [`PeerFilter`] (loopback, private and
 //!   unspecified peers refused by default), counters ([`ServerStats`]), RFC 6062 Connect,
 //!   ConnectionBind and ConnectionAttempt, graceful [`Server::shutdown`].
-//! - `runtime` (feature `tokio`): UDP and TCP listeners, relayed UDP sockets from a port
-//!   range, RFC 6062 TCP relays, `runtime::run(config, shutdown)`; the `turn_server`
-//!   example is a runnable server.
+//! - `runtime` (feature `tokio`): `runtime::run(config, shutdown)`. UDP on a worker thread
+//!   per core, each with its own `SO_REUSEPORT` listener, shard of the core and the relayed
+//!   sockets of its allocations (no lock on the data path; batched I/O with GRO/GSO); TCP
+//!   listeners and RFC 6062 TCP relays; relayed UDP sockets from a port range. The
+//!   `turn_server` example is a runnable server.
 //! - `tls` (feature `tls`): a sans-IO rustls (ring) layer for `turns:` connections.
 //! - [`wire`]: [`ChannelData`] (a zero-copy view with its writer), [`is_channel_data`] for
 //!   demultiplexing (RFC 7983), and the [`StreamFramer`] that cuts a TCP/TLS byte stream

@@ -178,6 +178,13 @@ fn on_event(shared: &Arc<Shared>, event: ServerEvent) {
                         core.relays.insert(addr, Relay { socket, task });
                         Some(addr)
                     });
+                    if addr.is_none() {
+                        // No allocation (508): nothing to keep a port for.
+                        if let Some(k) = kept {
+                            shared.common.lock_reserved().remove(&k);
+                        }
+                    }
+                    let kept = kept.filter(|_| addr.is_some());
                     core.server.relay_bound(now, allocation, addr, kept);
                 }
                 RelayProtocol::Tcp => {

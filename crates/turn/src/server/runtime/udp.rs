@@ -531,10 +531,18 @@ fn on_event(state: &Rc<State>, event: ServerEvent) {
                 state.relays.borrow_mut().insert(addr, Relay { sock, task });
                 addr
             });
-            state
-                .shard
-                .borrow_mut()
-                .relay_bound(now, allocation, addr, kept);
+            if addr.is_none() {
+                // No allocation (508): nothing to keep a port for.
+                if let Some(k) = kept {
+                    state.common.lock_reserved().remove(&k);
+                }
+            }
+            state.shard.borrow_mut().relay_bound(
+                now,
+                allocation,
+                addr,
+                kept.filter(|_| addr.is_some()),
+            );
         }
         ServerEvent::ReleaseRelay {
             relay: Some(relay), ..
