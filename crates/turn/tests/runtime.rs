@@ -367,3 +367,26 @@ fn udp_workers_share_reservations_and_quotas() {
     assert_eq!(stats.quota_rejections, 8);
     assert_eq!(server.stop().allocations, 0);
 }
+
+#[test]
+fn deallocation_closes_the_relayed_socket() {
+    let mut server = Running::with(|c| c.relay_threads = 2);
+    for _ in 0..10 {
+        let mut client = Raw::new(server.addr);
+        let r = client.allocate(|_| {});
+        let m = Message::new_checked(&r[..]).unwrap();
+        let relayed = m.attribute::<XorRelayedAddress>().unwrap().unwrap().0;
+        assert!(
+            UdpSocket::bind(relayed).is_err(),
+            "the relayed port is in use"
+        );
+        client.deallocate();
+        // Closed by the worker that owns it, right after the answer.
+        let end = Instant::now() + Duration::from_secs(5);
+        while UdpSocket::bind(relayed).is_err() {
+            assert!(Instant::now() < end, "{relayed} still open");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    assert_eq!(server.stop().allocations_total, 10);
+}
