@@ -824,8 +824,46 @@ impl Agent {
     /// flowing on the current selected pair, whose consent is kept with the old
     /// credentials, until a pair of the new generation is selected.
     pub fn restart(&mut self, now: Instant) -> Credentials {
-        let now = self.advance(now);
         let creds = Credentials::random(&mut self.rng);
+        self.restart_generation(now, creds.clone());
+        creds
+    }
+
+    /// ICE restart (RFC 8445 §9) with credentials the caller chose, e.g. those of an offer
+    /// that was created earlier and is only now applied (JSEP RFC 8829 §5.2.1: a peer
+    /// connection restarts its agent when the restart offer is applied, so a rolled-back
+    /// offer never changes the agent). Otherwise as [`restart`](Self::restart).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] for strings RFC 8839 §5.4 does not allow; the agent is
+    /// then unchanged.
+    pub fn restart_with(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
+        if !credentials.is_valid() {
+            return Err(Error::InvalidCredentials);
+        }
+        self.restart_generation(now, credentials);
+        Ok(())
+    }
+
+    /// Sets the role after creation (RFC 8445 §6.1.1: the offerer controls): for a peer
+    /// connection whose first offer was rolled back before it answered the peer's, or whose
+    /// roles change with an ICE restart (RFC 8839 §4.4.1.1.1). Pair priorities are
+    /// recomputed. Unlike a role conflict (§7.3.1.1) this is not counted in the stats, and
+    /// an ICE-lite agent stays controlled. Emits [`IceEvent::RoleChange`] when it changes.
+    pub fn set_controlling(&mut self, now: Instant, controlling: bool) {
+        let now = self.advance(now);
+        let controlling = controlling && !self.config.lite;
+        if self.controlling == controlling {
+            return;
+        }
+        let conflicts = self.stats.role_conflicts;
+        self.set_role(controlling);
+        self.stats.role_conflicts = conflicts;
+        self.after_change(now);
+    }
+
+    fn restart_generation(&mut self, now: Instant, creds: Credentials) {
+        let now = self.advance(now);
         if self.remote_fresh {
             // The peer restarted first (its new credentials are set): the new generation
             // has begun already, with the remote candidates that came with them.
@@ -855,7 +893,6 @@ impl Agent {
             }
         }
         self.after_change(now);
-        creds
     }
 
     /// Wraps application data (DTLS, SRTP) for the pair in use: a datagram to the peer,
@@ -3883,5 +3920,80 @@ mod tests {
         assert_eq!(a.poll_timeout(), Some(now + Duration::from_secs(30)));
         a.handle_timeout(now + Duration::from_secs(30));
         assert_eq!(a.connection_state(), ConnectionState::Failed);
+    }
+
+    #[test]
+    fn restart_with_uses_the_given_credentials() {
+        let (mut a, now) = agent(true);
+        let before = a.local_credentials().clone();
+        // Invalid credentials: refused, nothing changes.
+        let bad = Credentials {
+            ufrag: "x".into(),
+            pwd: "short".into(),
+        };
+        assert_eq!(a.restart_with(now, bad), Err(Error::InvalidCredentials));
+        assert_eq!(a.local_credentials(), &before);
+        assert!(a.poll_event().is_none());
+        let creds = Credentials::new("newu", "newpasswordnewpassword01").unwrap();
+        a.restart_with(now, creds.clone()).unwrap();
+        assert_eq!(a.local_credentials(), &creds);
+        // Local candidates are signalled again with the new ufrag.
+        let again: Vec<Candidate> = std::iter::from_fn(|| a.poll_event())
+            .filter_map(|e| match e {
+                IceEvent::LocalCandidate(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(!again.is_empty());
+        assert!(again.iter().all(|c| c.ufrag.as_deref() == Some("newu")));
+    }
+
+    #[test]
+    fn set_controlling_switches_role_without_counting_a_conflict() {
+        let (mut a, now) = agent(true);
+        let conflicts = a.stats().role_conflicts;
+        a.set_controlling(now, false);
+        assert!(!a.is_controlling());
+        assert_eq!(a.stats().role_conflicts, conflicts);
+        assert!(std::iter::from_fn(|| a.poll_event())
+            .any(|e| e == IceEvent::RoleChange { controlling: false }));
+        // Checks now carry ICE-CONTROLLED.
+        a.add_remote_candidate(
+            now,
+            Candidate::new(
+                "1",
+                1,
+                Protocol::Udp,
+                2_130_706_431,
+                addr(PEER),
+                CandidateType::Host,
+            ),
+        )
+        .unwrap();
+        let t = (0..50)
+            .find_map(|i| {
+                a.handle_timeout(now + Duration::from_millis(10 * i));
+                a.poll_transmit()
+            })
+            .expect("a check");
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        assert!(m.has_attribute(AttributeType::ICE_CONTROLLED));
+        // The same role again: no event.
+        while a.poll_event().is_some() {}
+        a.set_controlling(now, false);
+        assert!(a.poll_event().is_none());
+        // A lite agent never controls.
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let mut lite = Agent::new(
+            AgentConfig {
+                lite: true,
+                ..AgentConfig::default()
+            },
+            now,
+            &mut rng,
+        );
+        lite.set_controlling(now, true);
+        assert!(!lite.is_controlling());
     }
 }
