@@ -25,6 +25,16 @@ pub enum Event {
     /// `icecandidate`: a local candidate to signal, or `None` (the null candidate) when
     /// gathering completed.
     IceCandidate(Option<IceCandidateInit>),
+    /// `icecandidateerror`: a STUN or TURN server could not be used while gathering (W3C
+    /// `RTCPeerConnectionIceErrorEvent`), e.g. a TURN server refused the credentials.
+    IceCandidateError {
+        /// The server's URL.
+        url: String,
+        /// The STUN error code (e.g. 401), or 701 when the server did not answer.
+        error_code: u16,
+        /// What went wrong.
+        error_text: String,
+    },
     /// `datachannel`: the remote opened a channel (it is open already).
     DataChannel(ChannelId),
     /// `open` on a data channel.

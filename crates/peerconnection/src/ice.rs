@@ -350,6 +350,11 @@ impl PeerConnection {
                 }
                 IceEvent::ServerError { url, code, reason } => {
                     tracing::debug!(%url, code, %reason, "ice server error");
+                    self.events.push_back(Event::IceCandidateError {
+                        url,
+                        error_code: code,
+                        error_text: reason,
+                    });
                 }
                 _ => {}
             }

@@ -51,6 +51,15 @@ pub enum Event {
     ConnectionStateChange(PeerConnectionState),
     /// `icecandidate`; `None` is the end-of-candidates null candidate.
     IceCandidate(Option<IceCandidateInit>),
+    /// `icecandidateerror`: a STUN or TURN server could not be used while gathering.
+    IceCandidateError {
+        /// The server's URL.
+        url: String,
+        /// The STUN error code (e.g. 401), or 701 when the server did not answer.
+        error_code: u16,
+        /// What went wrong.
+        error_text: String,
+    },
     /// `datachannel`: the remote opened a channel.
     DataChannel(DataChannel),
     /// `track` (media layer).
@@ -684,6 +693,15 @@ impl Driver {
             CoreEvent::IceConnectionStateChange(s) => Event::IceConnectionStateChange(s),
             CoreEvent::ConnectionStateChange(s) => Event::ConnectionStateChange(s),
             CoreEvent::IceCandidate(c) => Event::IceCandidate(c),
+            CoreEvent::IceCandidateError {
+                url,
+                error_code,
+                error_text,
+            } => Event::IceCandidateError {
+                url,
+                error_code,
+                error_text,
+            },
             CoreEvent::Track(t) => Event::Track(t),
             CoreEvent::Failed(e) => Event::Failed(e),
             CoreEvent::DataChannel(id) => Event::DataChannel(self.channel_handle(id)),
