@@ -94,19 +94,25 @@ impl PeerConnection {
         self.transport.selected
     }
 
-    /// New local ICE credentials for an ICE restart (RFC 8445 §9).
+    /// New local ICE credentials for an ICE restart offer (RFC 8445 §9). The agent keeps
+    /// its own until the offer is applied ([`ice_restart_local`](Self::ice_restart_local)),
+    /// so an offer that is never applied, or rolled back unapplied, changes nothing.
     pub(crate) fn ice_new_credentials(&mut self) -> IceCredentials {
+        IceCredentials::random(&mut self.rng)
+    }
+
+    /// Restarts the agent with the credentials of a restart offer being applied.
+    pub(crate) fn ice_restart_local(&mut self, creds: &IceCredentials) {
         let now = self.now;
-        match &mut self.ice.agent {
-            Some(agent) => {
-                let c = agent.restart(now);
-                self.transport.local_candidates.clear();
-                IceCredentials {
-                    ufrag: c.ufrag,
-                    pwd: c.pwd,
-                }
+        if let Some(agent) = &mut self.ice.agent {
+            let c = Credentials {
+                ufrag: creds.ufrag.clone(),
+                pwd: creds.pwd.clone(),
+            };
+            match agent.restart_with(now, c) {
+                Ok(()) => self.transport.local_candidates.clear(),
+                Err(e) => tracing::debug!(error = %e, "ice restart refused"),
             }
-            None => IceCredentials::random(&mut self.rng),
         }
     }
 
@@ -162,6 +168,11 @@ impl PeerConnection {
         let Some(agent) = &mut self.ice.agent else {
             return Ok(());
         };
+        if agent.remote_credentials().is_none() {
+            // Roles follow the first exchange that reaches the agent: an offer rolled back
+            // before it was answered (perfect negotiation) leaves us the answerer.
+            agent.set_controlling(now, p.controlling);
+        }
         if let Some(r) = &p.remote {
             if let Err(e) = agent.set_remote_credentials(now, &r.ice.ufrag, &r.ice.pwd) {
                 return Err(Error::InvalidDescription(format!(

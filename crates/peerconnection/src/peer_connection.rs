@@ -647,6 +647,11 @@ impl PeerConnection {
                     }
                 }
                 if created.ice != self.local_ice {
+                    // The restart happens now, not at create_offer: an offer never applied
+                    // leaves the agent as it was.
+                    if self.ice_agent_credentials().as_ref() != Some(&created.ice) {
+                        self.ice_restart_local(&created.ice);
+                    }
                     self.local_ice = created.ice.clone();
                     self.ice_restart_pending = false;
                     self.offer_restart_ice = None;

@@ -594,6 +594,81 @@ fn glare_resolved_by_perfect_negotiation() {
             .collect();
         assert!(labels.contains(&"from-a".to_owned()) && labels.contains(&"from-b".to_owned()));
     }
+    // The polite peer answered: its agent took the controlled role when its rolled-back
+    // offer gave way, instead of both agents controlling until a role conflict.
+    let role = |p: usize| {
+        let json: serde_json::Value =
+            serde_json::from_str(&s.sim.endpoint(p).pc.stats(0.0).to_json()).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["type"] == "transport")
+            .unwrap()["iceRole"]
+            .clone()
+    };
+    assert_eq!(role(a), "controlled");
+    assert_eq!(role(b), "controlling");
+}
+
+#[test]
+fn an_ice_restart_offer_is_applied_only_with_set_local_description() {
+    let mut s = setup(12, LinkConfig::default(), Config::default);
+    let (a, b) = (s.a, s.b);
+    let (ch, _) = connect_with_channel(&mut s);
+    let before = ufrag(&s.sim.endpoint(a).pc);
+    let pc = &mut s.sim.endpoint_mut(a).pc;
+    let offer = pc.create_offer(OfferOptions { ice_restart: true }).unwrap();
+    let new_ufrag = offer
+        .sdp
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_ufrag, before);
+    // Not applied: the agent keeps its credentials, no candidate of the new generation
+    // is signalled, and the connection carries on with the old ones.
+    s.sim.run_for(Duration::from_secs(2));
+    let leaked = s
+        .sim
+        .endpoint_mut(a)
+        .take_candidates()
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.username_fragment.as_deref() == Some(new_ufrag.as_str())
+                || c.candidate.contains(&new_ufrag)
+        });
+    assert!(
+        !leaked,
+        "candidates of an unapplied restart offer were signalled"
+    );
+    assert_eq!(ufrag(&s.sim.endpoint(a).pc), before);
+    s.sim
+        .endpoint_mut(a)
+        .pc
+        .channel(ch)
+        .unwrap()
+        .send_text("still here")
+        .unwrap();
+    assert!(s.sim.run_until(s.start + Duration::from_secs(30), |sim| {
+        !sim.endpoint(b).messages().is_empty()
+    }));
+    // Applied: the restart happens with the offer's credentials.
+    let pc = &mut s.sim.endpoint_mut(a).pc;
+    pc.set_local_description(Some(offer)).unwrap();
+    assert_eq!(ufrag(pc), new_ufrag);
+    s.sim.run_for(Duration::from_millis(100));
+    let fresh = s
+        .sim
+        .endpoint_mut(a)
+        .take_candidates()
+        .into_iter()
+        .flatten()
+        .any(|c| c.username_fragment.as_deref() == Some(new_ufrag.as_str()));
+    assert!(
+        fresh,
+        "the applied restart signals candidates of the new generation"
+    );
 }
 
 #[test]
