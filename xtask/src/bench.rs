@@ -5,10 +5,12 @@
 use crate::{cargo, root, Result};
 use serde_json::Value;
 use std::path::Path;
+use std::time::SystemTime;
 
 pub(crate) fn run_benches(args: &[String]) -> Result {
     let mut c = cargo();
-    c.arg("bench");
+    // Only the criterion targets: the libtest harnesses would reject criterion's options.
+    c.args(["bench", "--bench", "*"]);
     let mut rest = Vec::new();
     let mut it = args.iter();
     let mut package = false;
@@ -30,14 +32,16 @@ pub(crate) fn run_benches(args: &[String]) -> Result {
 }
 
 pub(crate) fn run(args: &[String]) -> Result {
+    let started = SystemTime::now();
     run_benches(args)?;
-    summary()
+    summary(started)
 }
 
-fn summary() -> Result {
+/// Prints the results criterion wrote since `since` (older runs' results stay out).
+fn summary(since: SystemTime) -> Result {
     let dir = root().join("target").join("criterion");
     let mut rows = Vec::new();
-    walk(&dir, &mut rows);
+    walk(&dir, since, &mut rows);
     rows.sort();
     println!(
         "\n{:<64} {:>14} {:>18}",
@@ -50,7 +54,7 @@ fn summary() -> Result {
     Ok(())
 }
 
-fn walk(dir: &Path, rows: &mut Vec<(String, String, String)>) {
+fn walk(dir: &Path, since: SystemTime, rows: &mut Vec<(String, String, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -60,11 +64,14 @@ fn walk(dir: &Path, rows: &mut Vec<(String, String, String)>) {
             continue;
         }
         if p.file_name().is_some_and(|n| n == "new") {
-            if let Some(row) = row(&p) {
+            let fresh = std::fs::metadata(p.join("estimates.json"))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since);
+            if let Some(row) = row(&p).filter(|_| fresh) {
                 rows.push(row);
             }
         } else if p.file_name().is_some_and(|n| n != "report" && n != "base") {
-            walk(&p, rows);
+            walk(&p, since, rows);
         }
     }
 }
