@@ -252,7 +252,14 @@ impl PeerConnection {
             Ok(None) => {}
             Ok(Some(relayed)) => {
                 // Application data through a TURN relay.
-                self.transport_receive_app(relayed.local, relayed.remote, &relayed.contents);
+                self.transport_receive_app(
+                    relayed.local,
+                    relayed.remote,
+                    match bytes::Bytes::from(relayed.contents).try_into_mut() {
+                        Ok(b) => crate::transport::Incoming::Owned(b),
+                        Err(b) => crate::transport::Incoming::Owned(b.as_ref().into()),
+                    },
+                );
             }
             Err(e) => {
                 self.transport.stats.dropped += 1;

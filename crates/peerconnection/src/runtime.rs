@@ -143,6 +143,7 @@ impl PeerConnection {
             events: ev_tx,
             channels: HashMap::new(),
             outgoing: VecDeque::new(),
+            rx_arena: bytes::BytesMut::with_capacity(RX_ARENA),
             closed: false,
         };
         tokio::spawn(driver.run(cmd_rx));
@@ -541,8 +542,14 @@ struct Driver {
     channels: HashMap<ChannelId, ChannelPipe>,
     /// Datagrams waiting for a writable socket.
     outgoing: VecDeque<crate::Transmit>,
+    /// Where received DTLS and SRTP datagrams are copied for in-place decryption; its
+    /// memory is reclaimed once the core dropped the slices.
+    rx_arena: bytes::BytesMut,
     closed: bool,
 }
+
+/// Capacity of the receive arena (reused, so rarely reallocated).
+const RX_ARENA: usize = 256 * 1024;
 
 /// Receive buffer per datagram slot: room for a GRO batch.
 const RECV_BUF: usize = 64 * 1024;
@@ -628,8 +635,17 @@ impl Driver {
             let data = buf.get(..meta.len).unwrap_or_default();
             let stride = meta.stride.max(1);
             for seg in data.chunks(stride) {
-                self.core
-                    .handle_receive(now, crate::Datagram::udp(local, meta.addr, seg));
+                if matches!(seg.first(), Some(20..=63 | 128..=191)) {
+                    // DTLS and SRTP: one copy into the arena, then decrypted in place by
+                    // the core (no allocation per datagram once the arena is warm).
+                    self.rx_arena.reserve(seg.len());
+                    self.rx_arena.extend_from_slice(seg);
+                    let d = self.rx_arena.split();
+                    self.core.handle_receive_bytes(now, local, meta.addr, d);
+                } else {
+                    self.core
+                        .handle_receive(now, crate::Datagram::udp(local, meta.addr, seg));
+                }
             }
         }
     }

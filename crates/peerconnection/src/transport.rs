@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::event::{Event, IceConnectionState, IceGatheringState, PeerConnectionState};
 use crate::jsep::{RemoteTransport, SCTP_PORT};
 use crate::peer_connection::PeerConnection;
+use bytes::{Bytes, BytesMut};
 use oxrtc_dtls::Fingerprint as DtlsFingerprint;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -59,6 +60,33 @@ pub(crate) fn classify(datagram: &[u8]) -> PacketClass {
 /// our answer is applied or ICE reports the pair).
 const MAX_EARLY_DTLS: usize = 16;
 
+/// Room for a DTLS 1.2 record header and AEAD overhead (13 + 8 explicit nonce + 16 tag).
+const DTLS_RECORD_OVERHEAD: usize = 40;
+
+/// A datagram's contents as the caller gave them: borrowed, or an owned buffer that can be
+/// decrypted in place.
+pub(crate) enum Incoming<'a> {
+    Borrowed(&'a [u8]),
+    Owned(BytesMut),
+}
+
+impl Incoming<'_> {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Incoming::Borrowed(d) => d,
+            Incoming::Owned(d) => d,
+        }
+    }
+
+    /// An owned buffer (a copy if borrowed).
+    pub(crate) fn into_bytes_mut(self) -> BytesMut {
+        match self {
+            Incoming::Borrowed(d) => BytesMut::from(d),
+            Incoming::Owned(d) => d,
+        }
+    }
+}
+
 /// The transports of a peer connection: their states and sub-machines.
 pub(crate) struct Transport {
     pub gathering_state: IceGatheringState,
@@ -67,7 +95,7 @@ pub(crate) struct Transport {
     pub dtls_state: DtlsTransportState,
     role: Option<DtlsRole>,
     pub(crate) dtls: Option<oxrtc_dtls::Connection>,
-    early_dtls: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    early_dtls: Vec<(SocketAddr, SocketAddr, BytesMut)>,
     remote_fingerprints: Vec<DtlsFingerprint>,
     pub(crate) sctp: Option<oxrtc_sctp::Association>,
     /// SRTP/SRTCP contexts keyed from the DTLS exporter (RFC 5764 §4.2), for media.
@@ -198,9 +226,40 @@ impl PeerConnection {
             PacketClass::Other if matches!(datagram.contents.first(), Some(64..=79)) => {
                 self.ice_receive(datagram)
             }
-            _ => self.transport_receive_app(datagram.local, datagram.remote, datagram.contents),
+            _ => self.transport_receive_app(
+                datagram.local,
+                datagram.remote,
+                Incoming::Borrowed(datagram.contents),
+            ),
         }
         self.drive();
+    }
+
+    /// [`handle_receive`](Self::handle_receive) for a UDP datagram the caller owns, as a
+    /// `BytesMut`: DTLS records are decrypted in place in it and handed on as slices of it
+    /// (oxrtc-dtls's allocation-free path), SRTP is unprotected in place. Receive into one
+    /// large `BytesMut` and `split_to` each datagram off it; its memory is reused once
+    /// the slices are dropped (data channel messages are copied out, so they are).
+    pub fn handle_receive_bytes(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: BytesMut,
+    ) {
+        match classify(&datagram) {
+            PacketClass::Dtls | PacketClass::Rtp => {
+                self.now = self.now.max(now);
+                if self.is_closed() {
+                    return;
+                }
+                self.transport.stats.packets_received += 1;
+                self.transport.stats.bytes_received += datagram.len() as u64;
+                self.transport_receive_app(local, remote, Incoming::Owned(datagram));
+                self.drive();
+            }
+            _ => self.handle_receive(now, Datagram::udp(local, remote, &datagram)),
+        }
     }
 
     /// Application data (DTLS, SRTP) from the pair's remote, direct or unwrapped from TURN.
@@ -208,9 +267,9 @@ impl PeerConnection {
         &mut self,
         local: SocketAddr,
         remote: SocketAddr,
-        contents: &[u8],
+        contents: Incoming<'_>,
     ) {
-        match classify(contents) {
+        match classify(contents.as_slice()) {
             PacketClass::Dtls => {
                 // Only from the peer ICE talks to (a validated pair or a known candidate):
                 // anyone else could only disturb the handshake (RFC 8445 §11 forbids
@@ -229,7 +288,10 @@ impl PeerConnection {
             }
             _ => {
                 self.transport.stats.dropped += 1;
-                tracing::debug!(len = contents.len(), "unclassified datagram dropped");
+                tracing::debug!(
+                    len = contents.as_slice().len(),
+                    "unclassified datagram dropped"
+                );
             }
         }
     }
@@ -375,18 +437,22 @@ impl PeerConnection {
                 self.transport.dtls_state = DtlsTransportState::Connecting;
                 let early = std::mem::take(&mut self.transport.early_dtls);
                 for (local, remote, data) in early {
-                    self.dtls_receive(local, remote, &data);
+                    self.dtls_receive(local, remote, Incoming::Owned(data));
                 }
             }
             Err(e) => self.fail(Error::Dtls(e)),
         }
     }
 
-    fn dtls_receive(&mut self, local: SocketAddr, remote: SocketAddr, contents: &[u8]) {
+    fn dtls_receive(&mut self, local: SocketAddr, remote: SocketAddr, contents: Incoming<'_>) {
         let now = self.now;
         match &mut self.transport.dtls {
             Some(conn) => {
-                if let Err(e) = conn.handle_receive(now, contents) {
+                let r = match contents {
+                    Incoming::Borrowed(d) => conn.handle_receive(now, d),
+                    Incoming::Owned(d) => conn.handle_receive_bytes(now, d),
+                };
+                if let Err(e) = r {
                     tracing::debug!(error = %e, "dtls input failed the connection");
                 }
             }
@@ -394,7 +460,7 @@ impl PeerConnection {
                 if self.transport.early_dtls.len() < MAX_EARLY_DTLS {
                     self.transport
                         .early_dtls
-                        .push((local, remote, contents.to_vec()));
+                        .push((local, remote, contents.into_bytes_mut()));
                 } else {
                     self.transport.stats.dropped += 1;
                 }
@@ -424,7 +490,7 @@ impl PeerConnection {
         let Some(conn) = &mut self.transport.dtls else {
             return false;
         };
-        let mut app: Vec<Vec<u8>> = Vec::new();
+        let mut app: Vec<Bytes> = Vec::new();
         let mut connected = false;
         let mut failed = None;
         while let Some(ev) = conn.poll_event() {
@@ -436,7 +502,8 @@ impl PeerConnection {
                         self.transport.srtp = srtp_contexts(conn, p);
                     }
                 }
-                oxrtc_dtls::Event::ApplicationData(data) => app.push(data),
+                oxrtc_dtls::Event::ApplicationData(data) => app.push(Bytes::from(data)),
+                oxrtc_dtls::Event::ApplicationDataBytes(data) => app.push(data),
                 oxrtc_dtls::Event::Closed => {
                     self.transport.dtls_state = DtlsTransportState::Closed;
                 }
@@ -531,10 +598,23 @@ impl PeerConnection {
         let (Some(sctp), Some(dtls)) = (&mut self.transport.sctp, &mut self.transport.dtls) else {
             return false;
         };
+        let direct = self.transport.selected.is_some();
+        let mut sealed = Vec::new();
         while let Some(packet) = sctp.poll_transmit() {
             progress = true;
-            if let Err(e) = dtls.send_application_data(&packet) {
+            // With a pair to send on, each record is sealed straight into the datagram
+            // that goes out (oxrtc-dtls's allocation-free path); else DTLS queues it.
+            let r = if direct {
+                let mut out = Vec::with_capacity(packet.len() + DTLS_RECORD_OVERHEAD);
+                let r = dtls.seal_application_data(&packet, &mut out);
+                sealed.push(out);
+                r
+            } else {
+                dtls.send_application_data(&packet)
+            };
+            if let Err(e) = r {
                 tracing::debug!(error = %e, "sctp packet not sent");
+                sealed.pop();
                 break;
             }
         }
@@ -544,6 +624,11 @@ impl PeerConnection {
         }
         if !events.is_empty() {
             progress = true;
+        }
+        for contents in sealed {
+            if let Some(t) = self.ice_wrap(contents) {
+                self.transport.transmits.push_back(t);
+            }
         }
         for ev in events {
             self.sctp_event(ev);

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 struct Peer {
     pc: PeerConnection,
     events: Vec<Event>,
+    /// Feed datagrams through `handle_receive_bytes` (owned, decrypted in place) instead
+    /// of `handle_receive`: peer b does, so both paths run in every test.
+    owned: bool,
 }
 
 impl Peer {
@@ -64,7 +67,13 @@ impl Peer {
 
 impl Endpoint for Peer {
     fn handle_receive(&mut self, now: Instant, datagram: Datagram<'_>) {
-        self.pc.handle_receive(now, datagram);
+        if self.owned {
+            let d = bytes::BytesMut::from(datagram.contents);
+            self.pc
+                .handle_receive_bytes(now, datagram.local, datagram.remote, d);
+        } else {
+            self.pc.handle_receive(now, datagram);
+        }
         self.drain();
     }
     fn handle_timeout(&mut self, now: Instant) {
@@ -103,6 +112,7 @@ fn setup(seed: u64, link: LinkConfig, config: impl Fn() -> Config) -> Setup {
         Peer {
             pc,
             events: Vec::new(),
+            owned: s == 2,
         }
     };
     let a = sim.add(ah, mk(1));
@@ -766,6 +776,7 @@ fn peers_behind_nats_connect_through_server_reflexive_candidates() {
         Peer {
             pc,
             events: Vec::new(),
+            owned: seed == 2,
         }
     };
     let a = sim.add(ah, mk(1, aip));
