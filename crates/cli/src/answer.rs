@@ -1,0 +1,435 @@
+//! `oxrtc answer`: the answering side of the signaling contract. Each `POST /offer` makes a
+//! new peer connection whose data channels echo every message unchanged and whose incoming
+//! tracks are reflected; `serve` uses the same sessions behind its page.
+
+use crate::error::{describe_description_error, CliError};
+use crate::http::{self, Request, Response};
+use crate::media;
+use crate::signal;
+use oxrtc::runtime::{DataChannel, Event, Events, PeerConnection};
+use oxrtc::{Config, IceGatheringState, Message, PeerConnectionState, RtcSessionDescription};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Options of `oxrtc answer`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnswerArgs {
+    /// Address to serve HTTP on (`GET /health`, `POST /offer`); port 0 picks one.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Most peer connections at once; further offers get 503.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_sessions: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ice: crate::ice::IceArgs,
+}
+
+/// Above this buffered amount an echoing channel waits (bytes)...
+const ECHO_HIGH: usize = 16 << 20;
+/// ...until it falls to this one.
+const ECHO_LOW: usize = 4 << 20;
+/// How long an answer may wait for ICE gathering to complete.
+const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why an offer was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The offer was refused (bad SDP, not an offer we can answer): 400.
+    #[error("{0}")]
+    BadOffer(String),
+    /// Too many sessions: 503.
+    #[error("too many sessions ({0}); try again later")]
+    Busy(usize),
+    /// A local failure: 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+struct Session {
+    pc: PeerConnection,
+    started: Instant,
+}
+
+/// The sessions of an answerer: one peer connection per answered offer.
+pub struct Answerer {
+    config: Config,
+    sessions: Mutex<HashMap<u64, Session>>,
+    next: AtomicU64,
+    max_sessions: usize,
+}
+
+impl Answerer {
+    /// An answerer whose peer connections use `config`.
+    pub fn new(config: Config, max_sessions: usize) -> Arc<Answerer> {
+        Arc::new(Answerer {
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            max_sessions,
+        })
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Session>> {
+        // A panic elsewhere cannot leave the map half-updated: recover it.
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// Whether there is no live session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Answers `offer_sdp` with a new peer connection: (session id, answer SDP with every
+    /// candidate gathered).
+    ///
+    /// # Errors
+    /// [`AnswerError::BadOffer`] when the offer is refused (the SDP line is quoted),
+    /// [`AnswerError::Busy`] past the session limit, [`AnswerError::Internal`].
+    pub async fn answer(self: &Arc<Self>, offer_sdp: String) -> Result<(u64, String), AnswerError> {
+        if self.len() >= self.max_sessions {
+            return Err(AnswerError::Busy(self.max_sessions));
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (pc, events) = PeerConnection::new(self.config.clone())
+            .await
+            .map_err(|e| AnswerError::Internal(format!("cannot create a peer connection: {e}")))?;
+        self.sessions().insert(
+            id,
+            Session {
+                pc: pc.clone(),
+                started: Instant::now(),
+            },
+        );
+        let (gathered_tx, mut gathered) = watch::channel(false);
+        let (answered_tx, answered) = watch::channel(false);
+        tokio::spawn(Arc::clone(self).run_session(id, pc.clone(), events, gathered_tx, answered));
+        let result = async {
+            pc.set_remote_description(RtcSessionDescription::offer(offer_sdp.clone()))
+                .await
+                .map_err(|e| {
+                    AnswerError::BadOffer(format!(
+                        "offer refused: {}",
+                        describe_description_error(&e, &offer_sdp)
+                    ))
+                })?;
+            pc.set_local_description(None)
+                .await
+                .map_err(|e| AnswerError::Internal(format!("cannot answer: {e}")))?;
+            if pc.ice_gathering_state().await != IceGatheringState::Complete
+                && tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|g| *g))
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(session = id, "gathering incomplete after {GATHER_TIMEOUT:?}; answering with the candidates so far");
+            }
+            pc.local_description()
+                .await
+                .map(|d| d.sdp)
+                .ok_or_else(|| AnswerError::Internal("no local description".into()))
+        }
+        .await;
+        let _ = answered_tx.send(true);
+        match result {
+            Ok(sdp) => {
+                media::on_answered(id, &pc).await;
+                tracing::info!(session = id, "answered");
+                Ok((id, sdp))
+            }
+            Err(e) => {
+                tracing::warn!(session = id, error = %e, "offer not answered");
+                self.sessions().remove(&id);
+                pc.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The events of one session: echo data channels, reflect tracks, end on failure.
+    async fn run_session(
+        self: Arc<Self>,
+        id: u64,
+        pc: PeerConnection,
+        mut events: Events,
+        gathered: watch::Sender<bool>,
+        mut answered: watch::Receiver<bool>,
+    ) {
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::IceGatheringStateChange(IceGatheringState::Complete) => {
+                    let _ = gathered.send(true);
+                }
+                Event::DataChannel(ch) => {
+                    tracing::info!(session = id, label = ch.label(), "data channel");
+                    tokio::spawn(echo(id, ch));
+                }
+                Event::Track(t) => media::reflect_track(id, &pc, t),
+                Event::IceConnectionStateChange(s) => {
+                    tracing::debug!(session = id, state = ?s, "ice connection state");
+                }
+                Event::ConnectionStateChange(s) => {
+                    tracing::info!(session = id, state = ?s, "connection state");
+                    if matches!(s, PeerConnectionState::Failed | PeerConnectionState::Closed) {
+                        break;
+                    }
+                }
+                Event::Failed(e) => tracing::warn!(session = id, error = %e, "connection failed"),
+                Event::IceCandidateError {
+                    url,
+                    error_code,
+                    error_text,
+                } => {
+                    tracing::warn!(session = id, %url, error_code, %error_text, "ice server error")
+                }
+                _ => {}
+            }
+        }
+        // An offer without usable candidates fails at once: answer it all the same (the
+        // offerer then learns that ICE failed), and only then close.
+        let _ = tokio::time::timeout(GATHER_TIMEOUT * 2, answered.wait_for(|a| *a)).await;
+        let removed = self.sessions().remove(&id);
+        if let Some(s) = removed {
+            tracing::info!(
+                session = id,
+                seconds = s.started.elapsed().as_secs_f64(),
+                "session ended"
+            );
+        }
+        pc.close().await;
+    }
+
+    /// Closes one session; false if there is none with this id.
+    pub async fn close_session(&self, id: u64) -> bool {
+        let removed = self.sessions().remove(&id);
+        match removed {
+            Some(s) => {
+                s.pc.close().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every session (DTLS close_notify and SCTP ABORT go out).
+    pub async fn close_all(&self) {
+        let all: Vec<(u64, Session)> = self.sessions().drain().collect();
+        for (id, s) in all {
+            if tokio::time::timeout(Duration::from_secs(2), s.pc.close())
+                .await
+                .is_err()
+            {
+                tracing::warn!(session = id, "close timed out");
+            }
+        }
+    }
+
+    /// The `getStats()` of every session as JSON:
+    /// `{"sessions":[{"id":1,"seconds":3.2,"state":"connected","stats":[...]}]}`.
+    pub async fn stats_json(&self) -> serde_json::Value {
+        let pcs: Vec<(u64, f64, PeerConnection)> = self
+            .sessions()
+            .iter()
+            .map(|(id, s)| (*id, s.started.elapsed().as_secs_f64(), s.pc.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for (id, seconds, pc) in pcs {
+            let state = pc.connection_state().await;
+            let stats = pc
+                .stats()
+                .await
+                .ok()
+                .and_then(|r| serde_json::to_value(&r.0).ok())
+                .unwrap_or(serde_json::Value::Null);
+            out.push(
+                serde_json::json!({"id": id, "seconds": seconds, "state": state, "stats": stats}),
+            );
+        }
+        out.sort_by_key(|v| v["id"].as_u64());
+        serde_json::json!({ "sessions": out })
+    }
+}
+
+/// Echoes every message of `ch` unchanged: text as text, binary as binary, empty ones too.
+pub async fn echo(session: u64, mut ch: DataChannel) {
+    let mut tx = ch.sender();
+    let mut count = 0u64;
+    while let Some(m) = ch.recv().await {
+        // The echoing side cannot slow the sender down: bound what we queue instead.
+        if tx.buffered_amount() > ECHO_HIGH
+            && tx.wait_buffered_amount_below(ECHO_LOW).await.is_err()
+        {
+            break;
+        }
+        let r = match m {
+            Message::Text(t) => tx.send_text(&t).await,
+            Message::Binary(b) => tx.send(b).await,
+        };
+        match r {
+            Ok(()) => count += 1,
+            Err(oxrtc::Error::Closed) => break,
+            Err(e) => tracing::warn!(session, error = %e, "echo not sent"),
+        }
+    }
+    tracing::info!(
+        session,
+        label = ch.label(),
+        echoed = count,
+        "data channel closed"
+    );
+}
+
+// ------------------------------------------------------------------------------ HTTP
+
+/// What the HTTP server offers besides the signaling endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// `answer`: `GET /health`, `POST /offer`, `DELETE /session/N`.
+    Signaling,
+    /// `serve`: the same plus the page (`GET /`) and `GET /stats`.
+    Page,
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then closes every session.
+pub async fn serve_http(
+    listener: TcpListener,
+    answerer: Arc<Answerer>,
+    site: Site,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, peer)) => {
+                    let a = Arc::clone(&answerer);
+                    tokio::spawn(async move {
+                        if let Err(e) = connection(stream, a, site).await {
+                            tracing::debug!(%peer, error = %e, "http connection");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // EMFILE and friends: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!(sessions = answerer.len(), "shutting down");
+    answerer.close_all().await;
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    answerer: Arc<Answerer>,
+    site: Site,
+) -> Result<(), http::HttpError> {
+    let _ = stream.set_nodelay(true);
+    let req = match tokio::time::timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
+        Err(_) => Some(Err(Response::text(408, "request timeout\n"))),
+        Ok(Ok(None)) => None,
+        Ok(Ok(Some(r))) => Some(Ok(r)),
+        Ok(Err(http::HttpError::HeadTooLarge)) => {
+            Some(Err(Response::text(431, "head too large\n")))
+        }
+        Ok(Err(http::HttpError::BodyTooLarge)) => {
+            Some(Err(Response::text(413, "body too large\n")))
+        }
+        Ok(Err(http::HttpError::Io(e))) => return Err(e.into()),
+        Ok(Err(e)) => Some(Err(Response::text(400, format!("{e}\n")))),
+    };
+    let resp = match req {
+        None => return Ok(()),
+        Some(Err(r)) => r,
+        Some(Ok(req)) => route(&req, &answerer, site).await,
+    };
+    let resp = resp
+        .with_header("Access-Control-Allow-Origin", "*")
+        .with_header("Access-Control-Expose-Headers", "Location");
+    stream.write_all(&resp.to_bytes()).await?;
+    let _ = stream.shutdown().await;
+    Ok(())
+}
+
+async fn route(req: &Request, answerer: &Arc<Answerer>, site: Site) -> Response {
+    let path = req.path();
+    let method = req.method();
+    if method == "OPTIONS" {
+        return Response::new(204, "text/plain", Vec::new())
+            .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+            .with_header("Access-Control-Allow-Headers", "Content-Type");
+    }
+    match (path, method) {
+        ("/health", "GET" | "HEAD") => Response::text(200, "ok\n"),
+        ("/offer", "POST") => {
+            let ct = req.content_type();
+            if ct != "application/sdp" {
+                return Response::text(
+                    415,
+                    format!("expected an application/sdp offer, got {ct:?}\n"),
+                );
+            }
+            let Ok(sdp) = String::from_utf8(req.body.clone()) else {
+                return Response::text(400, "the offer is not UTF-8\n");
+            };
+            match answerer.answer(sdp).await {
+                Ok((id, answer)) => Response::new(201, "application/sdp", answer)
+                    .with_header("Location", format!("/session/{id}")),
+                Err(e @ AnswerError::BadOffer(_)) => Response::text(400, format!("{e}\n")),
+                Err(e @ AnswerError::Busy(_)) => Response::text(503, format!("{e}\n")),
+                Err(e @ AnswerError::Internal(_)) => Response::text(500, format!("{e}\n")),
+            }
+        }
+        (p, "DELETE") if p.starts_with("/session/") => {
+            match p.trim_start_matches("/session/").parse::<u64>() {
+                Ok(id) if answerer.close_session(id).await => Response::text(200, "closed\n"),
+                _ => Response::text(404, "no such session\n"),
+            }
+        }
+        ("/", "GET") | ("/index.html", "GET") if site == Site::Page => {
+            Response::new(200, "text/html; charset=utf-8", crate::serve::PAGE)
+                .with_header("Cache-Control", "no-store")
+        }
+        ("/stats", "GET") if site == Site::Page => {
+            let v = answerer.stats_json().await;
+            Response::new(200, "application/json", v.to_string())
+                .with_header("Cache-Control", "no-store")
+        }
+        ("/health" | "/offer", _) => Response::text(405, "method not allowed\n"),
+        _ => Response::text(404, "not found\n"),
+    }
+}
+
+/// `oxrtc answer`: serves until SIGINT/SIGTERM.
+///
+/// # Errors
+/// Bad ICE options, or the listening address cannot be bound.
+pub async fn run(args: AnswerArgs) -> Result<(), CliError> {
+    let config = args.ice.config(Config::default())?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::listen(args.listen, &e))?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}/offer");
+    let answerer = Answerer::new(config, args.max_sessions.max(1));
+    serve_http(listener, answerer, Site::Signaling, signal::shutdown()).await;
+    Ok(())
+}

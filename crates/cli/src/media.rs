@@ -1,0 +1,80 @@
+//! Media hooks: where tracks plug in once the peer connection carries media (the media
+//! issue). Until then every hook says so plainly; nothing pretends media worked.
+//!
+//! What plugs in here:
+//! - `offer --scenario media-echo`: [`add_offer_transceivers`] adds one VP8 video and one
+//!   Opus audio transceiver (sendrecv) before the offer is made; then the scenario sends
+//!   the clips and counts reflected frames.
+//! - `answer` / `serve`: [`reflect_track`] is called on every `track` event and sends the
+//!   incoming track back on the same transceiver.
+//! - `demo --duration`: [`demo_media`] sends media for the duration and reports the first
+//!   media packet and the losses.
+
+use oxrtc::runtime::PeerConnection;
+use oxrtc::TransceiverId;
+
+/// Whether the peer connection runtime can send and receive media yet.
+pub const SUPPORTED: bool = false;
+
+/// Why media scenarios cannot run in this build.
+pub const NOT_SUPPORTED: &str =
+    "media not supported yet: the oxrtc peer connection has no RTP media path (tracks) in this build";
+
+/// Adds the media-echo transceivers (VP8 video, Opus audio, sendrecv) to an offerer.
+///
+/// # Errors
+/// Always, until the runtime carries media: [`NOT_SUPPORTED`].
+pub async fn add_offer_transceivers(_pc: &PeerConnection) -> Result<(), String> {
+    // TODO(media): pc.add_transceiver(MediaKind::Video, sendrecv, [VP8]) and
+    // (MediaKind::Audio, sendrecv, [Opus]) through the runtime once it has track handles.
+    Err(NOT_SUPPORTED.to_owned())
+}
+
+/// Called once an offer was answered: says plainly when the offer asked for media this
+/// build cannot reflect (the core answers those sections `recvonly` and drops the RTP).
+pub async fn on_answered(session: u64, pc: &PeerConnection) {
+    if SUPPORTED {
+        return;
+    }
+    let kinds = pc
+        .with_core(|c| {
+            c.transceivers()
+                .map(|t| format!("{:?}", t.kind()).to_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+    if !kinds.is_empty() {
+        // TODO(media): set every transceiver to sendrecv before the answer is created, so
+        // the reflected tracks are negotiated.
+        tracing::error!(
+            session,
+            tracks = %kinds.join(", "),
+            "the offer has media that will not be reflected: {NOT_SUPPORTED}"
+        );
+    }
+}
+
+/// Reflects an incoming track back on its transceiver (answer side).
+pub fn reflect_track(session: u64, _pc: &PeerConnection, transceiver: TransceiverId) {
+    // TODO(media): read RTP from the track's receiver and write it to the same
+    // transceiver's sender (rewriting SSRC/payload type as negotiated).
+    tracing::error!(
+        session,
+        ?transceiver,
+        "cannot reflect the incoming track: {NOT_SUPPORTED}"
+    );
+}
+
+/// Media for `demo --duration`: returns the time of the first media packet, if any.
+///
+/// # Errors
+/// Always, until the runtime carries media.
+pub async fn demo_media(
+    _a: &PeerConnection,
+    _b: &PeerConnection,
+    _duration: std::time::Duration,
+) -> Result<std::time::Duration, String> {
+    // TODO(media): send the VP8/Opus clips from a to b and count frames.
+    Err(NOT_SUPPORTED.to_owned())
+}
