@@ -19,6 +19,10 @@
 //!   RTT from XR. [`sender::SendStream`]: sequence numbering, a [`sender::PacketHistory`],
 //!   NACK answers with RTX (RFC 4588, [`rtx`]) or plain retransmission, sender reports with
 //!   the NTP/RTP mapping, RTT from report blocks.
+//! - [`transport_cc::TransportFeedbackGenerator`]: transport-wide congestion control
+//!   feedback from received transport-wide sequence numbers and arrival times.
+//! - [`codec::telephone_event`]: RFC 4733 telephone events (DTMF).
+//! - [`container`]: IVF and Ogg Opus files, to feed tracks from clips and save them.
 //!
 //! Nothing here owns a socket, a clock or a task: time comes in as `now: Instant`, wall clock
 //! time for sender reports as an [`NtpTime`] value from the caller, and every output is a
@@ -90,7 +94,7 @@
 //! # Not yet
 //!
 //! FEC (RFC 5109 ULPFEC, FlexFEC), RED (RFC 2198), the RFC 8888 congestion control feedback
-//! format, a transport-wide CC feedback *generator* and bandwidth estimation, H.264
+//! format, send-side bandwidth estimation, H.264
 //! packetization-mode 0/2 (STAP-B, MTAP, FU-B), H.265 DONL and PACI, SDES/BYE-driven RTCP
 //! interval timing (RFC 3550 section 6.3) and SSRC collision handling: these belong to the
 //! peer connection or later work.
@@ -99,6 +103,7 @@
 pub mod assembler;
 mod bits;
 pub mod codec;
+pub mod container;
 mod cursor;
 pub mod error;
 #[cfg(feature = "fuzzing")]
@@ -108,6 +113,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod rtx;
 pub mod sender;
+pub mod transport_cc;
 pub mod types;
 
 pub use error::{Error, Result};

@@ -244,6 +244,35 @@ impl SendStream {
         Ok(buf)
     }
 
+    /// Writes one media packet with the sequence number `header` already has (the rest as
+    /// [`send`](Self::send)): for forwarding a stream whose numbering, gaps included, must
+    /// survive (an SFU or a reflector maps the source's numbers with an offset). Later
+    /// [`send`](Self::send) calls continue after the newest number sent.
+    ///
+    /// # Errors
+    /// As [`RtpHeader::write`].
+    pub fn send_numbered(
+        &mut self,
+        now: Instant,
+        mut header: RtpHeader,
+        payload: &[u8],
+    ) -> Result<Vec<u8>> {
+        let seq = header.sequence_number;
+        header.ssrc = self.config.ssrc;
+        let mut buf = Vec::with_capacity(header.encoded_len() + payload.len());
+        header.write_packet(payload, 0, &mut buf)?;
+        if seq == self.next_seq || seq.is_newer_than(self.next_seq) {
+            self.next_seq = seq.next();
+        }
+        self.packet_count = self.packet_count.wrapping_add(1);
+        self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += payload.len() as u64;
+        self.last_rtp = Some((header.timestamp, now));
+        self.history.insert(now, seq, buf.clone());
+        Ok(buf)
+    }
+
     /// Answers a NACK: the packets to resend now, as RTX packets when RTX is configured,
     /// else the original packets. A packet is resent at most once per RTT (100 ms until an
     /// RTT is known); requests for packets no longer held are counted.
@@ -339,6 +368,31 @@ impl SendStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_sends_keep_gaps_and_later_sends_continue() {
+        let t = Instant::now();
+        let mut tx = SendStream::new(SendConfig::new(Ssrc(1), 90_000), SeqNo(7), SeqNo(0));
+        let h = |seq: u16| RtpHeader {
+            sequence_number: SeqNo(seq),
+            ..RtpHeader::default()
+        };
+        let a = tx.send_numbered(t, h(100), b"a").unwrap();
+        let b = tx.send_numbered(t, h(103), b"b").unwrap(); // 101, 102 never came
+        let late = tx.send_numbered(t, h(102), b"c").unwrap(); // reordered
+        for (p, seq) in [(&a, 100), (&b, 103), (&late, 102)] {
+            let p = RtpPacket::new_checked(&p[..]).unwrap();
+            assert_eq!((p.sequence_number(), p.ssrc()), (SeqNo(seq), Ssrc(1)));
+            assert!(tx.history().get(t, SeqNo(seq)).is_some());
+        }
+        assert_eq!(tx.next_seq(), SeqNo(104));
+        let next = tx.send(t, RtpHeader::default(), b"d").unwrap();
+        assert_eq!(
+            RtpPacket::new_checked(&next[..]).unwrap().sequence_number(),
+            SeqNo(104)
+        );
+        assert_eq!(tx.stats().packets_sent, 4);
+    }
 
     #[test]
     fn history_wraps_and_ages() {

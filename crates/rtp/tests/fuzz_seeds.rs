@@ -31,7 +31,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
 #[test]
 fn seeds_run_through_harnesses() {
     type Harness = fn(&[u8]);
-    let targets: [(&str, Harness); 10] = [
+    let targets: [(&str, Harness); 14] = [
         ("rtp", fuzzing::rtp),
         ("rtcp", fuzzing::rtcp),
         ("depack_opus", fuzzing::depack_opus),
@@ -42,6 +42,10 @@ fn seeds_run_through_harnesses() {
         ("depack_h265", fuzzing::depack_h265),
         ("depack_av1", fuzzing::depack_av1),
         ("rtp_receive_stream", fuzzing::receive_stream),
+        ("container_ivf", fuzzing::ivf),
+        ("container_ogg", fuzzing::ogg),
+        ("rtp_telephone_event", fuzzing::telephone_event),
+        ("rtp_transport_cc", fuzzing::transport_cc),
     ];
     for (t, f) in targets {
         for s in seeds(t) {

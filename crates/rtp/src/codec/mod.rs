@@ -10,6 +10,7 @@
 //! | H.264 | RFC 6184, packetization-mode 1 | an access unit in Annex B form |
 //! | H.265 | RFC 7798 | an access unit in Annex B form |
 //! | AV1 | AV1 RTP payload format | a temporal unit in low-overhead form (sized OBUs) |
+//! | telephone-event | RFC 4733 | [`TelephoneEvent`] (DTMF), not a frame format |
 //!
 //! The `mtu` argument of [`Packetizer::packetize`] is the most payload octets one RTP packet
 //! may carry: the path MTU minus IP, UDP, SRTP and RTP header overheads.
@@ -19,6 +20,7 @@ pub mod g711;
 pub mod h264;
 pub mod h265;
 pub mod opus;
+pub mod telephone_event;
 pub mod vp8;
 pub mod vp9;
 
@@ -29,6 +31,7 @@ pub use g711::{G711Depacketizer, G711Packetizer};
 pub use h264::{H264Depacketizer, H264Packetizer};
 pub use h265::{H265Depacketizer, H265Packetizer};
 pub use opus::{OpusDepacketizer, OpusPacketizer};
+pub use telephone_event::TelephoneEvent;
 pub use vp8::{Vp8Depacketizer, Vp8Descriptor, Vp8Packetizer};
 pub use vp9::{Vp9Depacketizer, Vp9Descriptor, Vp9Packetizer};
 

@@ -18,7 +18,9 @@ pub use bye::Goodbye;
 pub use feedback::{Fir, FirEntry, Nack, NackPair, Pli, Remb, TmmbItem, Tmmbn, Tmmbr};
 pub use report::{ReceiverReport, ReportBlock, SenderReport};
 pub use sdes::{SdesChunk, SdesItem, SdesType, SourceDescription};
-pub use twcc::{PacketStatus, PacketStatusChunk, TransportLayerCc};
+pub use twcc::{
+    PacketStatus, PacketStatusChunk, TransportLayerCc, DELTA_UNIT_US, REFERENCE_TIME_UNIT_US,
+};
 pub use xr::{DlrrItem, ExtendedReport, XrBlock};
 
 use crate::cursor::Cursor;
