@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Options of `oxrtc answer`.
 #[derive(Debug, Clone, clap::Args)]
@@ -37,6 +37,8 @@ const ECHO_HIGH: usize = 16 << 20;
 const ECHO_LOW: usize = 4 << 20;
 /// How long an answer may wait for ICE gathering to complete.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a session without channels (and media) lives on.
+const IDLE_CLOSE: Duration = Duration::from_secs(2);
 /// How long a client may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -169,34 +171,66 @@ impl Answerer {
         gathered: watch::Sender<bool>,
         mut answered: watch::Receiver<bool>,
     ) {
-        while let Some(event) = events.recv().await {
-            match event {
-                Event::IceGatheringStateChange(IceGatheringState::Complete) => {
-                    let _ = gathered.send(true);
-                }
-                Event::DataChannel(ch) => {
-                    tracing::info!(session = id, label = ch.label(), "data channel");
-                    tokio::spawn(echo(id, ch));
-                }
-                Event::Track(t) => media::reflect_track(id, &pc, t),
-                Event::IceConnectionStateChange(s) => {
-                    tracing::debug!(session = id, state = ?s, "ice connection state");
-                }
-                Event::ConnectionStateChange(s) => {
-                    tracing::info!(session = id, state = ?s, "connection state");
-                    if matches!(s, PeerConnectionState::Failed | PeerConnectionState::Closed) {
-                        break;
+        // Channels still echoing; once the last one closed (the remote hung up with an SCTP
+        // reset or ABORT) and no new one came within IDLE_CLOSE, the session ends rather
+        // than waiting ~30 s for ICE consent to expire.
+        let (closed_tx, mut closed_rx) = mpsc::unbounded_channel::<()>();
+        let mut channels = 0usize;
+        let idle = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(idle);
+        let mut idle_armed = false;
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    match event {
+                        Event::IceGatheringStateChange(IceGatheringState::Complete) => {
+                            let _ = gathered.send(true);
+                        }
+                        Event::DataChannel(ch) => {
+                            tracing::info!(session = id, label = ch.label(), "data channel");
+                            channels += 1;
+                            idle_armed = false;
+                            let done = closed_tx.clone();
+                            tokio::spawn(async move {
+                                echo(id, ch).await;
+                                let _ = done.send(());
+                            });
+                        }
+                        Event::Track(t) => media::reflect_track(id, &pc, t),
+                        Event::IceConnectionStateChange(s) => {
+                            tracing::debug!(session = id, state = ?s, "ice connection state");
+                        }
+                        Event::ConnectionStateChange(s) => {
+                            tracing::info!(session = id, state = ?s, "connection state");
+                            if matches!(s, PeerConnectionState::Failed | PeerConnectionState::Closed) {
+                                break;
+                            }
+                        }
+                        Event::Failed(e) => {
+                            tracing::warn!(session = id, error = %e, "connection failed");
+                        }
+                        Event::IceCandidateError {
+                            url,
+                            error_code,
+                            error_text,
+                        } => {
+                            tracing::warn!(session = id, %url, error_code, %error_text, "ice server error");
+                        }
+                        _ => {}
                     }
                 }
-                Event::Failed(e) => tracing::warn!(session = id, error = %e, "connection failed"),
-                Event::IceCandidateError {
-                    url,
-                    error_code,
-                    error_text,
-                } => {
-                    tracing::warn!(session = id, %url, error_code, %error_text, "ice server error")
+                Some(()) = closed_rx.recv() => {
+                    channels = channels.saturating_sub(1);
+                    if channels == 0 && !media::session_has_media(&pc).await {
+                        idle.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE);
+                        idle_armed = true;
+                    }
                 }
-                _ => {}
+                () = &mut idle, if idle_armed => {
+                    tracing::info!(session = id, "every data channel closed");
+                    break;
+                }
             }
         }
         // An offer without usable candidates fails at once: answer it all the same (the
@@ -428,8 +462,9 @@ pub async fn run(args: AnswerArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::listen(args.listen, &e))?;
     let addr = listener.local_addr()?;
+    let shutdown = signal::shutdown();
     println!("listening on http://{addr}/offer");
     let answerer = Answerer::new(config, args.max_sessions.max(1));
-    serve_http(listener, answerer, Site::Signaling, signal::shutdown()).await;
+    serve_http(listener, answerer, Site::Signaling, shutdown).await;
     Ok(())
 }

@@ -55,6 +55,17 @@ pub async fn on_answered(session: u64, pc: &PeerConnection) {
     }
 }
 
+/// Whether a session carries media that keeps it alive without data channels.
+pub async fn session_has_media(pc: &PeerConnection) -> bool {
+    if !SUPPORTED {
+        // Nothing flows until media lands: a session without channels is idle.
+        return false;
+    }
+    pc.with_core(|c| c.transceivers().any(|t| !t.stopped()))
+        .await
+        .unwrap_or(false)
+}
+
 /// Reflects an incoming track back on its transceiver (answer side).
 pub fn reflect_track(session: u64, _pc: &PeerConnection, transceiver: TransceiverId) {
     // TODO(media): read RTP from the track's receiver and write it to the same

@@ -37,8 +37,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::listen(args.listen, &e))?;
     let addr = listener.local_addr()?;
+    let shutdown = signal::shutdown();
     println!("listening on http://{addr}/ (open it in a browser)");
     let answerer = Answerer::new(config, args.max_sessions.max(1));
-    serve_http(listener, answerer, Site::Page, signal::shutdown()).await;
+    serve_http(listener, answerer, Site::Page, shutdown).await;
     Ok(())
 }

@@ -151,9 +151,10 @@ pub async fn run_stun(args: StunArgs) -> Result<(), CliError> {
     let socket = UdpSocket::bind(args.listen)
         .await
         .map_err(|e| CliError::listen(args.listen, &e))?;
+    let shutdown = signal::shutdown();
     println!("listening on {}", socket.local_addr()?);
     let server = stun_core(args.software, &args.users);
-    let stats = serve_stun(Arc::new(socket), server, signal::shutdown()).await?;
+    let stats = serve_stun(Arc::new(socket), server, shutdown).await?;
     println!(
         "stats success={} errors={} indications={} dropped={}",
         stats.success, stats.errors, stats.indications, stats.dropped
@@ -213,10 +214,11 @@ pub async fn run_turn(args: TurnArgs) -> Result<(), CliError> {
             CliError::listen(first, &e)
         }
     })?;
+    let shutdown = signal::shutdown();
     for a in server.local_addrs() {
         println!("listening on {a}");
     }
-    let stats = server.serve(signal::shutdown()).await?;
+    let stats = server.serve(shutdown).await?;
     println!("stats {stats:?}");
     Ok(())
 }

@@ -620,21 +620,21 @@ fn demo_runs_and_reports() {
     assert!(out.contains("TURN server  2 allocations"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_page_chat_and_stats() {
-    let mut server = Proc::spawn(&["serve", "--listen", "127.0.0.1:0"]);
-    let addr = server.listening();
-    let a = addr.clone();
-    let (code, head, page) =
-        tokio::task::spawn_blocking(move || http(&a, "GET", "/", "text/plain", b""))
-            .await
-            .unwrap();
-    assert_eq!(code, 200);
-    assert!(head.to_lowercase().contains("content-type: text/html"));
-    let page = String::from_utf8(page).unwrap();
-    assert!(page.contains("fetch(\"/offer\"") && page.contains("/stats"));
+/// Async wrapper of [`http`].
+async fn http_async(
+    addr: &str,
+    method: &'static str,
+    path: &'static str,
+    body: Vec<u8>,
+) -> (u16, String, Vec<u8>) {
+    let a = addr.to_owned();
+    tokio::task::spawn_blocking(move || http(&a, method, path, "application/sdp", &body))
+        .await
+        .unwrap()
+}
 
-    // The browser's part, played by an oxrtc peer: a chat channel, echoed.
+/// The browser's part of the page, played by an oxrtc peer: a `chat` channel, open.
+async fn chat_client(addr: &str, session: u64) -> (PeerConnection, oxrtc::runtime::DataChannel) {
     let (pc, mut events) = PeerConnection::new(config()).await.unwrap();
     let mut ch = pc
         .create_data_channel("chat", DataChannelInit::default())
@@ -646,20 +646,12 @@ async fn serve_page_chat_and_stats() {
     }
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let offer = pc.local_description().await.unwrap();
-    let a = addr.clone();
-    let (code, head, answer) = tokio::task::spawn_blocking(move || {
-        http(
-            &a,
-            "POST",
-            "/offer",
-            "application/sdp",
-            offer.sdp.as_bytes(),
-        )
-    })
-    .await
-    .unwrap();
+    let (code, head, answer) = http_async(addr, "POST", "/offer", offer.sdp.into_bytes()).await;
     assert_eq!(code, 201);
-    assert!(head.contains("Location: /session/1"), "{head}");
+    assert!(
+        head.contains(&format!("Location: /session/{session}")),
+        "{head}"
+    );
     pc.set_remote_description(RtcSessionDescription::answer(
         String::from_utf8(answer).unwrap(),
     ))
@@ -669,6 +661,26 @@ async fn serve_page_chat_and_stats() {
         .await
         .unwrap()
         .unwrap();
+    (pc, ch)
+}
+
+async fn server_stats(addr: &str) -> Value {
+    let (code, _, stats) = http_async(addr, "GET", "/stats", Vec::new()).await;
+    assert_eq!(code, 200);
+    serde_json::from_slice(&stats).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_page_chat_and_stats() {
+    let mut server = Proc::spawn(&["serve", "--listen", "127.0.0.1:0"]);
+    let addr = server.listening();
+    let (code, head, page) = http_async(&addr, "GET", "/", Vec::new()).await;
+    assert_eq!(code, 200);
+    assert!(head.to_lowercase().contains("content-type: text/html"));
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("fetch(\"/offer\"") && page.contains("/stats"));
+
+    let (pc, mut ch) = chat_client(&addr, 1).await;
     ch.send_text("hello from the page").await.unwrap();
     let back = tokio::time::timeout(Duration::from_secs(10), ch.recv())
         .await
@@ -676,13 +688,7 @@ async fn serve_page_chat_and_stats() {
         .unwrap();
     assert_eq!(back, Message::Text("hello from the page".into()));
 
-    let a = addr.clone();
-    let (code, _, stats) =
-        tokio::task::spawn_blocking(move || http(&a, "GET", "/stats", "text/plain", b""))
-            .await
-            .unwrap();
-    assert_eq!(code, 200);
-    let v: Value = serde_json::from_slice(&stats).unwrap();
+    let v = server_stats(&addr).await;
     let session = &v["sessions"][0];
     assert_eq!(session["id"], 1);
     let channel = session["stats"]
@@ -694,12 +700,33 @@ async fn serve_page_chat_and_stats() {
     assert_eq!(channel["label"], "chat");
     assert_eq!(channel["messagesReceived"], 1);
 
-    let a = addr.clone();
-    let (code, _, _) =
-        tokio::task::spawn_blocking(move || http(&a, "DELETE", "/session/1", "text/plain", b""))
+    // Hang up through the WHIP-style DELETE...
+    assert_eq!(
+        http_async(&addr, "DELETE", "/session/1", Vec::new())
             .await
-            .unwrap();
-    assert_eq!(code, 200);
+            .0,
+        200
+    );
+    assert_eq!(
+        http_async(&addr, "DELETE", "/session/1", Vec::new())
+            .await
+            .0,
+        404
+    );
+    assert_eq!(server_stats(&addr).await["sessions"], serde_json::json!([]));
     pc.close().await;
+
+    // ...or by closing the peer connection: the session ends once its channels closed.
+    let (pc, _ch) = chat_client(&addr, 2).await;
+    assert_eq!(server_stats(&addr).await["sessions"][0]["id"], 2);
+    pc.close().await;
+    let t = Instant::now();
+    while server_stats(&addr).await["sessions"] != serde_json::json!([]) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the session outlived its channels"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(server.terminate().success());
 }
