@@ -13,6 +13,12 @@
 use oxrtc::runtime::PeerConnection;
 use oxrtc::TransceiverId;
 
+/// The video clip: VP8 in IVF, 320x240, 30 fps, 5 s, a key frame every second (made by
+/// `assets/make-assets.sh` with Debian's ffmpeg).
+pub const CLIP_VP8_IVF: &[u8] = include_bytes!("../../assets/video-vp8.ivf");
+/// The audio clip: Opus in Ogg, 48 kHz stereo, 20 ms frames, 5 s of a beeping 440 Hz tone.
+pub const CLIP_OPUS_OGG: &[u8] = include_bytes!("../../assets/audio-opus.ogg");
+
 /// Whether the peer connection runtime can send and receive media yet.
 pub const SUPPORTED: bool = false;
 
@@ -88,4 +94,37 @@ pub async fn demo_media(
 ) -> Result<std::time::Duration, String> {
     // TODO(media): send the VP8/Opus clips from a to b and count frames.
     Err(NOT_SUPPORTED.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use oxrtc_rtp::container::ivf::IvfReader;
+    use oxrtc_rtp::container::ogg::{opus_packet_samples, OggReader, OpusHead};
+
+    #[test]
+    fn the_clips_are_what_they_claim() {
+        let mut ivf = IvfReader::new(super::CLIP_VP8_IVF).unwrap();
+        let h = *ivf.header();
+        assert_eq!((&h.fourcc, h.width, h.height), (b"VP80", 320, 240));
+        let mut frames = 0;
+        while let Some(f) = ivf.next_frame().unwrap() {
+            // A VP8 key frame every second (RFC 6386 §9.1: P bit clear, start code).
+            let key = f.data[0] & 1 == 0 && f.data[3..6] == [0x9d, 0x01, 0x2a];
+            assert_eq!(key, frames % 30 == 0, "frame {frames}");
+            frames += 1;
+        }
+        assert_eq!(frames, 150);
+
+        let mut ogg = OggReader::new(super::CLIP_OPUS_OGG);
+        let head = OpusHead::parse(&ogg.next_packet().unwrap().unwrap().data).unwrap();
+        assert_eq!(head.channels, 2);
+        let _tags = ogg.next_packet().unwrap().unwrap();
+        let mut samples = 0u64;
+        while let Some(p) = ogg.next_packet().unwrap() {
+            assert_eq!(opus_packet_samples(&p.data), Some(960), "20 ms frames");
+            samples += 960;
+        }
+        // 5 s at 48 kHz, plus the encoder's pre-skip frame.
+        assert!((240_000..=241_000).contains(&samples), "{samples}");
+    }
 }
