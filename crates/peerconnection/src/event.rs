@@ -2,6 +2,7 @@
 
 use crate::datachannel::{ChannelId, Message};
 use crate::error::Error;
+use crate::media::{EncodedFrame, KeyframeRequestKind, MediaPacket};
 use crate::signaling::{IceCandidateInit, SignalingState};
 use crate::transceiver::TransceiverId;
 use serde::{Deserialize, Serialize};
@@ -57,8 +58,44 @@ pub enum Event {
         /// What happened.
         error: Error,
     },
-    /// `track`: a transceiver started receiving (media layer).
+    /// `track`: the peer started sending on this transceiver (fired by
+    /// `set_remote_description`, W3C "process the addition of a remote track"); its
+    /// [`RtpReceiver`](crate::RtpReceiver) has the remote track id and stream ids.
     Track(TransceiverId),
+    /// An RTP packet arrived on the transceiver's receiver (decrypted, RTX unwrapped,
+    /// duplicates dropped), while packet delivery is on (the default).
+    RtpPacket {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The packet.
+        packet: MediaPacket,
+    },
+    /// A frame was assembled on the receiver (after its transform), while frame delivery
+    /// is on ([`RtpReceiver::set_deliver_frames`](crate::RtpReceiver::set_deliver_frames)).
+    Frame {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The frame.
+        frame: EncodedFrame,
+    },
+    /// The peer asked this sender for a key frame (PLI or FIR): the application's encoder
+    /// should produce one.
+    KeyframeRequest {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The simulcast layer asked about.
+        rid: Option<String>,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
+    },
+    /// `tonechange` of the sender's DTMF (W3C `RTCDTMFToneChangeEvent`): a tone started
+    /// playing, or `""` when the tone buffer is done.
+    DtmfToneChange {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The tone, or empty.
+        tone: String,
+    },
     /// The connection failed for this reason (DTLS failure, fingerprint mismatch, ICE
     /// failure, SCTP abort); `ConnectionStateChange(Failed)` accompanies it.
     Failed(Error),

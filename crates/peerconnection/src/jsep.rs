@@ -5,8 +5,9 @@ use crate::error::Error;
 use crate::transceiver::{Direction, Transceiver};
 use oxrtc_dtls::{Fingerprint as DtlsFingerprint, FingerprintAlgorithm};
 use oxrtc_sdp::{
-    Attribute, Codec, Connection, Fingerprint, Group, HashFunction, MediaDescription, MediaKind,
-    Msid, MsidSemantic, Origin, Protocol, SessionDescription, Setup,
+    Attribute, Codec, Connection, Extmap, Fingerprint, Group, HashFunction, MediaDescription,
+    MediaKind, Msid, MsidSemantic, Origin, Protocol, Rid, SessionDescription, Setup, Simulcast,
+    Ssrc, SsrcAttribute, SsrcGroup,
 };
 
 /// SCTP port of the data channel m-section (RFC 8841 §5: 5000 by default).
@@ -179,39 +180,84 @@ pub(crate) fn data_section(
     m
 }
 
-/// An audio or video m-section `UDP/TLS/RTP/SAVPF` for a transceiver (JSEP §5.2.1):
-/// direction, msid, rtcp-mux, rtcp-rsize and the codecs.
-#[allow(clippy::too_many_arguments)] // the parts of one section, all needed
+/// The media lines of an audio or video m-section.
+pub(crate) struct MediaLines<'a> {
+    pub direction: Direction,
+    pub codecs: &'a [Codec],
+    pub extmaps: &'a [Extmap],
+    /// SSRCs signaled with `a=ssrc` / `a=ssrc-group:FID` (a sending section without rids).
+    pub ssrcs: Vec<(u32, Option<u32>)>,
+    pub cname: &'a str,
+    /// `a=rid` lines and the `a=simulcast` line (RFC 8851, RFC 8853).
+    pub rids: Vec<Rid>,
+    pub simulcast: Option<Simulcast>,
+}
+
+/// An audio or video m-section `UDP/TLS/RTP/SAVPF` for a transceiver (JSEP §5.2.1), in
+/// libwebrtc's order: transport, mid, extmaps, direction, msid, rtcp-mux, rtcp-rsize, the
+/// codecs, rids and simulcast, the SSRCs with their CNAME and msid.
 pub(crate) fn media_section(
     t: &LocalTransport<'_>,
     setup: Setup,
     with_candidates: bool,
     mid: &str,
     tr: &Transceiver,
-    direction: Direction,
-    codecs: &[Codec],
+    lines: &MediaLines<'_>,
     protocol: Option<&Protocol>,
 ) -> MediaDescription {
     let protocol = protocol.cloned().unwrap_or(Protocol::UdpTlsRtpSavpf);
     let mut m = MediaDescription::new(tr.kind.to_sdp(), 9, protocol);
     push_transport(&mut m, t, setup, with_candidates);
     m.attributes.push(Attribute::Mid(mid.into()));
-    m.attributes.push(Attribute::Direction(direction.to_sdp()));
-    if direction.sends() {
-        let streams: Vec<&str> = if tr.stream_ids.is_empty() {
-            vec!["-"]
-        } else {
-            tr.stream_ids.iter().map(String::as_str).collect()
-        };
-        for s in streams {
+    for e in lines.extmaps {
+        m.attributes.push(Attribute::Extmap(e.clone()));
+    }
+    m.attributes
+        .push(Attribute::Direction(lines.direction.to_sdp()));
+    let streams: Vec<&str> = if tr.stream_ids.is_empty() {
+        vec!["-"]
+    } else {
+        tr.stream_ids.iter().map(String::as_str).collect()
+    };
+    if lines.direction.sends() {
+        for s in &streams {
             m.attributes
-                .push(Attribute::Msid(Msid::new(s, Some(tr.track_id.as_str()))));
+                .push(Attribute::Msid(Msid::new(*s, Some(tr.track_id.as_str()))));
         }
     }
     m.attributes.push(Attribute::RtcpMux);
     m.attributes.push(Attribute::RtcpRsize);
-    for c in codecs {
+    for c in lines.codecs {
         m.add_codec(c);
+    }
+    for r in &lines.rids {
+        m.attributes.push(Attribute::Rid(r.clone()));
+    }
+    if let Some(sim) = &lines.simulcast {
+        m.attributes.push(Attribute::Simulcast(sim.clone()));
+    }
+    if lines.direction.sends() {
+        for (ssrc, rtx) in &lines.ssrcs {
+            if let Some(rtx) = rtx {
+                m.attributes.push(Attribute::SsrcGroup(SsrcGroup {
+                    semantics: "FID".into(),
+                    ssrcs: vec![*ssrc, *rtx],
+                }));
+            }
+        }
+        for (ssrc, rtx) in &lines.ssrcs {
+            for s in std::iter::once(*ssrc).chain(*rtx) {
+                m.attributes
+                    .push(Attribute::Ssrc(Ssrc::cname(s, lines.cname)));
+                m.attributes.push(Attribute::Ssrc(Ssrc {
+                    ssrc: s,
+                    attribute: SsrcAttribute::Msid(Msid::new(
+                        streams.first().copied().unwrap_or("-"),
+                        Some(tr.track_id.as_str()),
+                    )),
+                }));
+            }
+        }
     }
     m
 }

@@ -116,6 +116,7 @@ mod event;
 pub mod fuzzing;
 mod ice;
 mod jsep;
+pub mod media;
 mod negotiation;
 mod peer_connection;
 #[cfg(feature = "tokio")]
@@ -133,6 +134,10 @@ pub use config::{
 pub use datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
 pub use error::Error;
 pub use event::{Event, IceConnectionState, IceGatheringState, PeerConnectionState};
+pub use media::{
+    EncodedFrame, FrameTransform, KeyframeRequestKind, MediaPacket, MediaStreamTrack,
+    RtpEncodingParameters, RtpReceiver, RtpSender, Sample,
+};
 pub use negotiation::PerfectNegotiation;
 pub use peer_connection::{OfferOptions, PeerConnection};
 pub use signaling::{IceCandidateInit, RtcSessionDescription, SdpType, SignalingState};
@@ -145,6 +150,10 @@ pub use transport::{Datagram, DtlsTransportState, Transmit};
 
 /// The SDP crate, re-exported for access to parsed descriptions.
 pub use oxrtc_sdp as sdp;
+
+/// The RTP crate, re-exported: packets, payload formats, media files
+/// ([`rtp::container`]).
+pub use oxrtc_rtp as rtp;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

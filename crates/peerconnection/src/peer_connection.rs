@@ -5,15 +5,18 @@ use crate::datachannel::{ChannelEntry, ChannelId, DataChannelInit, DataChannelSt
 use crate::error::Error;
 use crate::event::{Event, IceConnectionState, IceGatheringState, PeerConnectionState};
 use crate::jsep::{self, IceCredentials, LocalTransport};
+use crate::media::codecs::{default_extensions, intersect_codecs, intersect_extensions};
+use crate::media::{Media, MediaStreamTrack, ReceiverState, SenderState};
 use crate::signaling::{
     transition, IceCandidateInit, RtcSessionDescription, SdpType, Side, SignalingState,
 };
-use crate::transceiver::{
-    intersect_codecs, Direction, MediaKind, Transceiver, TransceiverId, TransceiverInit,
-};
+use crate::transceiver::{Direction, MediaKind, Transceiver, TransceiverId, TransceiverInit};
 use crate::transport::Transport;
 use oxrtc_dtls::{Certificate, Fingerprint as DtlsFingerprint, FingerprintAlgorithm};
-use oxrtc_sdp::{Attribute, MediaDescription, SessionDescription, Setup};
+use oxrtc_sdp::{
+    Attribute, Codec, MediaDescription, Rid, RidDirection, SessionDescription, Setup, Simulcast,
+    SimulcastId,
+};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::{BTreeMap, VecDeque};
@@ -113,6 +116,9 @@ pub struct PeerConnection {
     /// New credentials for the next offer of a pending ICE restart.
     offer_restart_ice: Option<IceCredentials>,
     pub(crate) events: VecDeque<Event>,
+    /// RTP/RTCP state of the transceivers.
+    pub(crate) media: Media,
+    next_transceiver: usize,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -160,6 +166,7 @@ impl PeerConnection {
         // JSEP §5.2.1: a session id below 2^63.
         let session_id = rng.next_u64() >> 2;
         let transport = Transport::new();
+        let media = Media::new(now, &mut rng);
         Ok(PeerConnection {
             config,
             certificate,
@@ -191,6 +198,8 @@ impl PeerConnection {
             ice: crate::ice::IceState::default(),
             offer_restart_ice: None,
             events: VecDeque::new(),
+            media,
+            next_transceiver: 0,
         })
     }
 
@@ -397,16 +406,9 @@ impl PeerConnection {
                     let Some(t) = self.transceivers.iter().find(|t| t.id == *id) else {
                         continue;
                     };
-                    jsep::media_section(
-                        &lt,
-                        Setup::Actpass,
-                        with_cand,
-                        mid,
-                        t,
-                        t.direction,
-                        &t.codecs,
-                        None,
-                    )
+                    let extmaps = default_extensions(t.kind);
+                    let lines = self.offer_lines(t, &extmaps);
+                    jsep::media_section(&lt, Setup::Actpass, with_cand, mid, t, &lines, None)
                 }
                 Slot::Rejected => match old {
                     Some(o) => jsep::rejected_section(
@@ -553,14 +555,24 @@ impl PeerConnection {
                     };
                     let offered_dir = jsep::section_direction(&offer, om);
                     let codecs = intersect_codecs(&t.codecs, &om.codecs());
+                    let extmaps: Vec<oxrtc_sdp::Extmap> = intersect_extensions(
+                        &default_extensions(t.kind),
+                        &om.extmaps().cloned().collect::<Vec<_>>(),
+                    );
+                    let lines = self.answer_lines(
+                        t,
+                        t.direction.answer_to(offered_dir),
+                        &codecs,
+                        &extmaps,
+                        om,
+                    );
                     jsep::media_section(
                         &lt,
                         setup,
                         with_cand,
                         &mid_s,
                         t,
-                        t.direction.answer_to(offered_dir),
-                        &codecs,
+                        &lines,
                         Some(&om.protocol),
                     )
                 }
@@ -702,6 +714,7 @@ impl PeerConnection {
         }
         self.set_signaling_state(next);
         self.apply_transport()?;
+        self.media_apply();
         self.update_negotiation_needed();
         self.drive();
         Ok(())
@@ -783,6 +796,8 @@ impl PeerConnection {
         }
         self.set_signaling_state(next);
         self.apply_transport()?;
+        self.media_remote_tracks();
+        self.media_apply();
         self.update_negotiation_needed();
         self.drive();
         Ok(())
@@ -905,9 +920,186 @@ impl PeerConnection {
         if self.closed {
             return Err(Error::Closed);
         }
-        let id = self.new_transceiver(kind, init);
+        check_encodings(&init)?;
+        let id = self.new_transceiver(kind, init, None);
         self.update_negotiation_needed();
         Ok(id)
+    }
+
+    /// Adds a transceiver whose sender has `track` (W3C `addTransceiver(track, init)`);
+    /// fires negotiation-needed.
+    ///
+    /// # Errors
+    /// [`Error::Closed`]; [`Error::InvalidArgument`] for send encodings without distinct
+    /// valid rids (W3C `TypeError`), or a track already attached to a sender.
+    pub fn add_transceiver_with_track(
+        &mut self,
+        track: MediaStreamTrack,
+        init: TransceiverInit,
+    ) -> Result<TransceiverId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        check_encodings(&init)?;
+        self.check_track_unused(&track)?;
+        let id = self.new_transceiver(track.kind(), init, Some(track));
+        self.update_negotiation_needed();
+        Ok(id)
+    }
+
+    /// Adds a track (W3C `addTrack(track, ...streams)`): reuses a transceiver of its kind
+    /// whose sender never sent and has no track (created by a remote offer, say), turning
+    /// its direction to send as well; else adds a `sendrecv` one. Fires
+    /// negotiation-needed. Returns the transceiver (its sender is the W3C return value).
+    ///
+    /// # Errors
+    /// [`Error::Closed`]; [`Error::InvalidArgument`] when the track is already on a sender
+    /// (W3C `InvalidAccessError`).
+    pub fn add_track(
+        &mut self,
+        track: MediaStreamTrack,
+        stream_ids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        self.check_track_unused(&track)?;
+        let streams: Vec<String> = stream_ids.iter().map(|s| (*s).to_owned()).collect();
+        let reuse = self.transceivers.iter_mut().find(|t| {
+            t.kind == track.kind()
+                && t.sender_track.is_none()
+                && !t.stopping
+                && !t.stopped
+                && !t.ever_sent
+        });
+        let id = match reuse {
+            Some(t) => {
+                t.track_id = track.id().to_owned();
+                t.sender_track = Some(track);
+                t.stream_ids = streams;
+                t.direction = match t.direction {
+                    Direction::RecvOnly => Direction::SendRecv,
+                    Direction::Inactive => Direction::SendOnly,
+                    d => d,
+                };
+                t.id
+            }
+            None => self.new_transceiver(
+                track.kind(),
+                TransceiverInit {
+                    direction: Direction::SendRecv,
+                    stream_ids: streams,
+                    ..TransceiverInit::default()
+                },
+                Some(track),
+            ),
+        };
+        self.update_negotiation_needed();
+        Ok(id)
+    }
+
+    /// Removes the sender's track (W3C `removeTrack(sender)`): it stops sending and its
+    /// direction loses `send` (sendrecv → recvonly, sendonly → inactive); fires
+    /// negotiation-needed. Nothing happens when it has no track.
+    ///
+    /// # Errors
+    /// [`Error::Closed`], [`Error::UnknownHandle`].
+    pub fn remove_track(&mut self, id: TransceiverId) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let t = self
+            .transceivers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or(Error::UnknownHandle)?;
+        if t.sender_track.take().is_none() {
+            return Ok(());
+        }
+        if !t.stopping {
+            t.direction = match t.direction {
+                Direction::SendRecv => Direction::RecvOnly,
+                Direction::SendOnly => Direction::Inactive,
+                d => d,
+            };
+        }
+        if let Some(s) = self.media.senders.get_mut(&id) {
+            s.dtmf.clear();
+        }
+        self.update_negotiation_needed();
+        Ok(())
+    }
+
+    /// Replaces the sender's track without renegotiation (W3C `replaceTrack`): the stream
+    /// keeps its SSRC and continues its sequence numbers and timestamps. `None` stops
+    /// sending until a track is set again.
+    ///
+    /// # Errors
+    /// [`Error::Closed`], [`Error::UnknownHandle`]; [`Error::InvalidArgument`] for a track
+    /// of the other kind; [`Error::InvalidState`] when the transceiver is stopping.
+    pub fn replace_track(
+        &mut self,
+        id: TransceiverId,
+        track: Option<MediaStreamTrack>,
+    ) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let t = self
+            .transceivers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or(Error::UnknownHandle)?;
+        if t.stopping || t.stopped {
+            return Err(Error::InvalidState("transceiver is stopping"));
+        }
+        if track.as_ref().is_some_and(|x| x.kind() != t.kind) {
+            return Err(Error::InvalidArgument("a track of another kind"));
+        }
+        t.sender_track = track;
+        Ok(())
+    }
+
+    /// Sets the codecs this transceiver offers and answers with, in order (W3C
+    /// `setCodecPreferences`): each matched to a codec this stack has (our payload types
+    /// kept); include `rtx` to keep the RTX of the chosen video codecs, `telephone-event`
+    /// for DTMF. An empty list restores the defaults. Takes effect at the next offer or
+    /// answer.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHandle`]; [`Error::InvalidModification`] for a codec this stack does
+    /// not have.
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: &[Codec],
+    ) -> Result<(), Error> {
+        let t = self
+            .transceivers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or(Error::UnknownHandle)?;
+        let caps = crate::media::codecs::default_codecs(t.kind);
+        t.codecs = if codecs.is_empty() {
+            caps
+        } else {
+            crate::media::codecs::preferences(&caps, codecs).ok_or(Error::InvalidModification(
+                "a codec this stack does not support",
+            ))?
+        };
+        Ok(())
+    }
+
+    fn check_track_unused(&self, track: &MediaStreamTrack) -> Result<(), Error> {
+        if self.transceivers.iter().any(|t| {
+            !t.stopped
+                && t.sender_track
+                    .as_ref()
+                    .is_some_and(|x| x.id() == track.id())
+        }) {
+            return Err(Error::InvalidArgument("the track is already on a sender"));
+        }
+        Ok(())
     }
 
     /// Changes a transceiver's direction (W3C `transceiver.direction = ...`); fires
@@ -961,6 +1153,9 @@ impl PeerConnection {
             t.stopping = true;
             if t.mid.is_none() {
                 t.stopped = true;
+            }
+            if let Some(s) = self.media.senders.get_mut(&id) {
+                s.dtmf.clear();
             }
             self.update_negotiation_needed();
         }
@@ -1080,15 +1275,136 @@ impl PeerConnection {
         }
     }
 
-    fn new_transceiver(&mut self, kind: MediaKind, init: TransceiverInit) -> TransceiverId {
-        let id = TransceiverId(self.transceivers.len());
+    fn new_transceiver(
+        &mut self,
+        kind: MediaKind,
+        init: TransceiverInit,
+        track: Option<MediaStreamTrack>,
+    ) -> TransceiverId {
+        let id = TransceiverId(self.next_transceiver);
+        self.next_transceiver += 1;
         self.next_track += 1;
-        let mut track = [0u8; 8];
-        self.rng.fill_bytes(&mut track);
-        let track_id = track.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let mut bytes = [0u8; 8];
+        self.rng.fill_bytes(&mut bytes);
+        let track_id = bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let mut encodings = init.send_encodings.clone();
+        if kind == MediaKind::Audio {
+            encodings.truncate(1); // W3C: audio has one encoding
+        }
+        let (media, rng) = (&mut self.media, &mut self.rng);
+        let sender = SenderState::new(encodings, || media.new_ssrc(rng));
+        self.media.senders.insert(id, sender);
+        self.media.receivers.insert(id, ReceiverState::default());
         self.transceivers
-            .push(Transceiver::new(id, kind, init, track_id));
+            .push(Transceiver::new(id, kind, init, track_id, track));
         id
+    }
+
+    /// The media lines of our offer for `t`.
+    fn offer_lines<'a>(
+        &'a self,
+        t: &'a Transceiver,
+        extmaps: &'a [oxrtc_sdp::Extmap],
+    ) -> jsep::MediaLines<'a> {
+        let sender = self.media.senders.get(&t.id);
+        let simulcast = sender.is_some_and(SenderState::simulcast);
+        let mut lines = jsep::MediaLines {
+            direction: t.direction,
+            codecs: &t.codecs,
+            extmaps,
+            ssrcs: Vec::new(),
+            cname: &self.media.cname,
+            rids: Vec::new(),
+            simulcast: None,
+        };
+        if let Some(s) = sender {
+            if simulcast {
+                if t.direction.sends() {
+                    let rids: Vec<String> = s
+                        .encodings
+                        .iter()
+                        .filter_map(|e| e.params.rid.clone())
+                        .collect();
+                    lines.rids = rids
+                        .iter()
+                        .map(|r| Rid::new(r.clone(), RidDirection::Send))
+                        .collect();
+                    lines.simulcast = Some(Simulcast::send(rids));
+                }
+            } else if let Some(e) = s.encodings.first() {
+                let rtx = t.codecs.iter().any(Codec::is_rtx).then_some(e.rtx_ssrc);
+                lines.ssrcs = vec![(e.ssrc, rtx)];
+            }
+        }
+        lines
+    }
+
+    /// The media lines of our answer for `t` to the offered section `om`: SSRCs when we
+    /// send, and the simulcast layers the peer offers to send (`a=rid ... recv`,
+    /// `a=simulcast:recv`), or receives from our simulcast sender.
+    fn answer_lines<'a>(
+        &'a self,
+        t: &'a Transceiver,
+        direction: Direction,
+        codecs: &'a [Codec],
+        extmaps: &'a [oxrtc_sdp::Extmap],
+        om: &MediaDescription,
+    ) -> jsep::MediaLines<'a> {
+        let sender = self.media.senders.get(&t.id);
+        let mut lines = jsep::MediaLines {
+            direction,
+            codecs,
+            extmaps,
+            ssrcs: Vec::new(),
+            cname: &self.media.cname,
+            rids: Vec::new(),
+            simulcast: None,
+        };
+        let mut sim = Simulcast {
+            send: Vec::new(),
+            recv: Vec::new(),
+        };
+        if let Some(offered) = om.simulcast() {
+            if direction.receives() {
+                for alts in &offered.send {
+                    if let Some(id) = alts.iter().find(|i| !i.paused) {
+                        lines
+                            .rids
+                            .push(Rid::new(id.rid.clone(), RidDirection::Recv));
+                        sim.recv.push(vec![SimulcastId::new(id.rid.clone())]);
+                    }
+                }
+            }
+            if direction.sends() {
+                let ours: Vec<String> = sender
+                    .map(|s| {
+                        s.encodings
+                            .iter()
+                            .filter_map(|e| e.params.rid.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for alts in &offered.recv {
+                    if let Some(id) = alts.iter().find(|i| !i.paused && ours.contains(&i.rid)) {
+                        lines
+                            .rids
+                            .push(Rid::new(id.rid.clone(), RidDirection::Send));
+                        sim.send.push(vec![SimulcastId::new(id.rid.clone())]);
+                    }
+                }
+            }
+        }
+        let simulcast_send = !sim.send.is_empty();
+        if !sim.send.is_empty() || !sim.recv.is_empty() {
+            lines.simulcast = Some(sim);
+        }
+        if direction.sends() && !simulcast_send {
+            if let Some(e) = sender.and_then(|s| s.encodings.first()) {
+                let rtx = codecs.iter().any(Codec::is_rtx).then_some(e.rtx_ssrc);
+                lines.ssrcs = vec![(e.ssrc, rtx)];
+            }
+        }
+        lines
     }
 
     fn used_mids(&self) -> Vec<String> {
@@ -1148,8 +1464,9 @@ impl PeerConnection {
                         kind,
                         TransceiverInit {
                             direction: Direction::RecvOnly,
-                            stream_ids: Vec::new(),
+                            ..TransceiverInit::default()
                         },
+                        None,
                     );
                     if let Some(t) = self.transceivers.iter_mut().find(|t| t.id == id) {
                         t.mid = Some(mid.to_owned());
@@ -1176,7 +1493,9 @@ impl PeerConnection {
                     t.stopping = true;
                     t.current_direction = None;
                 } else {
-                    t.current_direction = Some(if remote { dir.reverse() } else { dir });
+                    let current = if remote { dir.reverse() } else { dir };
+                    t.current_direction = Some(current);
+                    t.ever_sent |= current.sends();
                     t.negotiated_codecs = m.codecs();
                 }
             }
@@ -1228,6 +1547,9 @@ impl PeerConnection {
                 keep.push(t);
             }
             self.transceivers = keep;
+            let live: Vec<TransceiverId> = self.transceivers.iter().map(|t| t.id).collect();
+            self.media.senders.retain(|id, _| live.contains(id));
+            self.media.receivers.retain(|id, _| live.contains(id));
             self.sctp_mid = s.sctp_mid;
             self.local_ice = s.local_ice;
             self.ice_restart_pending = s.ice_restart_pending;
@@ -1244,6 +1566,7 @@ impl PeerConnection {
         self.pending_remote = None;
         self.answer_ice = None;
         self.set_signaling_state(SignalingState::Stable);
+        self.media_apply();
         self.update_negotiation_needed();
     }
 
@@ -1295,6 +1618,18 @@ impl PeerConnection {
                 continue;
             }
             let local_dir = jsep::section_direction(&local.sd, m);
+            if t.direction.sends() && local_dir.sends() {
+                // W3C: the streams signaled in a=msid no longer match the sender's.
+                let signaled: Vec<&str> = m.msids().map(|x| x.stream_id.as_str()).collect();
+                let wanted: Vec<&str> = if t.stream_ids.is_empty() {
+                    vec!["-"]
+                } else {
+                    t.stream_ids.iter().map(String::as_str).collect()
+                };
+                if signaled != wanted {
+                    return true;
+                }
+            }
             match local.sdp_type {
                 SdpType::Offer => {
                     let remote_dir = remote.and_then(|r| {
@@ -1418,6 +1753,22 @@ impl PeerConnection {
 }
 
 impl PeerConnection {
+    pub(crate) fn pending_local_desc(&self) -> Option<&Desc> {
+        self.pending_local.as_ref()
+    }
+
+    pub(crate) fn current_local_desc(&self) -> Option<&Desc> {
+        self.current_local.as_ref()
+    }
+
+    pub(crate) fn pending_remote_desc(&self) -> Option<&Desc> {
+        self.pending_remote.as_ref()
+    }
+
+    pub(crate) fn current_remote_desc(&self) -> Option<&Desc> {
+        self.current_remote.as_ref()
+    }
+
     /// The local description in force (pending, else current).
     pub(crate) fn local_desc_sd(&self) -> Option<&SessionDescription> {
         self.pending_local
@@ -1432,6 +1783,37 @@ fn render(d: &Desc) -> RtcSessionDescription {
         sdp_type: d.sdp_type,
         sdp: d.sd.to_string(),
     }
+}
+
+/// W3C `addTransceiver` step: several encodings need distinct rids of RFC 8851's
+/// characters.
+fn check_encodings(init: &TransceiverInit) -> Result<(), Error> {
+    let e = &init.send_encodings;
+    let valid = |r: &str| {
+        !r.is_empty()
+            && r.len() <= 16
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if e.iter()
+        .any(|x| x.rid.as_deref().is_some_and(|r| !valid(r)))
+    {
+        return Err(Error::InvalidArgument(
+            "a rid of other than 1-16 letters, digits, - or _",
+        ));
+    }
+    if e.len() > 1 {
+        let mut rids: Vec<&str> = e.iter().filter_map(|x| x.rid.as_deref()).collect();
+        if rids.len() != e.len() {
+            return Err(Error::InvalidArgument("several encodings each need a rid"));
+        }
+        rids.sort_unstable();
+        rids.dedup();
+        if rids.len() != e.len() {
+            return Err(Error::InvalidArgument("encodings need distinct rids"));
+        }
+    }
+    Ok(())
 }
 
 /// The smallest unused integer mid (libwebrtc numbers its mids 0, 1, 2...).

@@ -1,9 +1,12 @@
 //! The transceiver model (W3C `RTCRtpTransceiver`): one per audio or video m-section.
 //!
-//! This crate negotiates transceivers (mids, directions, codecs, stopping) and keys SRTP;
-//! sending and receiving RTP on them is the media layer's work.
+//! A transceiver pairs an [`RtpSender`](crate::RtpSender) and an
+//! [`RtpReceiver`](crate::RtpReceiver) on one m-section: its mid, direction, current
+//! direction, codec preferences and stopping state live here; the media state in
+//! [`crate::media`].
 
-use oxrtc_sdp::{Codec, Direction as SdpDirection, MediaKind as SdpMediaKind, RtcpFeedback};
+use crate::media::{MediaStreamTrack, RtpEncodingParameters};
+use oxrtc_sdp::{Codec, Direction as SdpDirection, MediaKind as SdpMediaKind};
 use serde::{Deserialize, Serialize};
 
 /// Handle of a transceiver in a [`PeerConnection`](crate::PeerConnection); stable for the
@@ -115,12 +118,15 @@ impl Direction {
 
 /// Options of [`PeerConnection::add_transceiver`](crate::PeerConnection::add_transceiver)
 /// (W3C `RTCRtpTransceiverInit`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TransceiverInit {
     /// Initial direction. Default sendrecv.
     pub direction: Direction,
     /// Media stream ids for `a=msid` (W3C `streams`).
     pub stream_ids: Vec<String>,
+    /// The sender's encodings (W3C `sendEncodings`): empty for one encoding; several with
+    /// rids for simulcast (RFC 8853).
+    pub send_encodings: Vec<RtpEncodingParameters>,
 }
 
 /// A transceiver as the application sees it (W3C `RTCRtpTransceiver`).
@@ -141,6 +147,17 @@ pub struct Transceiver {
     pub(crate) negotiated_codecs: Vec<Codec>,
     /// Created by a remote offer (removed again when that offer is rolled back).
     pub(crate) created_by_remote: bool,
+    /// The sender's track (W3C `sender.track`).
+    pub(crate) sender_track: Option<MediaStreamTrack>,
+    /// Some applied answer let it send (W3C: a sender "used to send" is not reused by
+    /// `addTrack`).
+    pub(crate) ever_sent: bool,
+    /// The track event fired for the remote's current sending (W3C `[[FiredDirection]]`).
+    pub(crate) fired_recv: bool,
+    /// The remote track id from the peer's `a=msid`.
+    pub(crate) remote_track_id: Option<String>,
+    /// The remote stream ids from the peer's `a=msid`.
+    pub(crate) remote_stream_ids: Vec<String>,
 }
 
 impl Transceiver {
@@ -149,6 +166,7 @@ impl Transceiver {
         kind: MediaKind,
         init: TransceiverInit,
         track_id: String,
+        track: Option<MediaStreamTrack>,
     ) -> Self {
         Transceiver {
             id,
@@ -159,10 +177,15 @@ impl Transceiver {
             stopping: init.direction == Direction::Stopped,
             stopped: false,
             stream_ids: init.stream_ids,
-            track_id,
-            codecs: default_codecs(kind),
+            track_id: track.as_ref().map_or(track_id, |t| t.id().to_owned()),
+            codecs: crate::media::codecs::default_codecs(kind),
             negotiated_codecs: Vec::new(),
             created_by_remote: false,
+            sender_track: track,
+            ever_sent: false,
+            fired_recv: false,
+            remote_track_id: None,
+            remote_stream_ids: Vec::new(),
         }
     }
 
@@ -218,86 +241,21 @@ impl Transceiver {
     pub fn codec_preferences(&self) -> &[Codec] {
         &self.codecs
     }
-}
 
-/// The codecs offered by default, in Chromium's order (media details come with the media
-/// layer).
-pub(crate) fn default_codecs(kind: MediaKind) -> Vec<Codec> {
-    let fb = |t: &str, p: Option<&str>| RtcpFeedback::new(t, p);
-    match kind {
-        MediaKind::Audio => vec![
-            Codec::new(111, "opus", 48000, Some(2))
-                .with_fmtp("minptime=10;useinbandfec=1")
-                .with_feedback(fb("transport-cc", None)),
-            Codec::new(0, "PCMU", 8000, None),
-            Codec::new(8, "PCMA", 8000, None),
-        ],
-        MediaKind::Video => {
-            let video_fb = |c: Codec| {
-                c.with_feedback(fb("goog-remb", None))
-                    .with_feedback(fb("transport-cc", None))
-                    .with_feedback(fb("ccm", Some("fir")))
-                    .with_feedback(fb("nack", None))
-                    .with_feedback(fb("nack", Some("pli")))
-            };
-            vec![
-                video_fb(Codec::new(96, "VP8", 90000, None)),
-                Codec::new(97, "rtx", 90000, None).with_fmtp("apt=96"),
-                video_fb(Codec::new(102, "H264", 90000, None)).with_fmtp(
-                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-                ),
-                Codec::new(103, "rtx", 90000, None).with_fmtp("apt=102"),
-            ]
-        }
+    /// The sender's track (W3C `sender.track`).
+    pub fn sender_track(&self) -> Option<&MediaStreamTrack> {
+        self.sender_track.as_ref()
     }
-}
 
-/// Codecs of an offer we can take, keeping the offer's payload types and order
-/// (JSEP RFC 8829 §5.3.1): matched by name, clock rate, channels and, for H.264, the
-/// profile and packetization mode; RTX kept when its `apt` codec is kept.
-pub(crate) fn intersect_codecs(ours: &[Codec], offered: &[Codec]) -> Vec<Codec> {
-    let mut out: Vec<Codec> = Vec::new();
-    for c in offered {
-        if c.encoding_name.eq_ignore_ascii_case("rtx") {
-            continue;
-        }
-        let Some(mine) = ours.iter().find(|o| codec_matches(o, c)) else {
-            continue;
-        };
-        let mut chosen = c.clone();
-        // Feedback both sides support.
-        chosen.feedback.retain(|f| mine.feedback.contains(f));
-        out.push(chosen);
+    /// The remote track's id from the peer's `a=msid`, once signaled.
+    pub fn remote_track_id(&self) -> Option<&str> {
+        self.remote_track_id.as_deref()
     }
-    let kept: Vec<u8> = out.iter().map(|c| c.payload_type).collect();
-    for c in offered {
-        if c.encoding_name.eq_ignore_ascii_case("rtx")
-            && c.fmtp_param("apt")
-                .and_then(|a| a.parse::<u8>().ok())
-                .is_some_and(|apt| kept.contains(&apt))
-        {
-            out.push(c.clone());
-        }
-    }
-    out
-}
 
-fn codec_matches(a: &Codec, b: &Codec) -> bool {
-    if !a.encoding_name.eq_ignore_ascii_case(&b.encoding_name) || a.clock_rate != b.clock_rate {
-        return false;
+    /// The remote stream ids from the peer's `a=msid`.
+    pub fn remote_stream_ids(&self) -> &[String] {
+        &self.remote_stream_ids
     }
-    if a.channels() != b.channels() {
-        return false;
-    }
-    if a.encoding_name.eq_ignore_ascii_case("h264") {
-        let profile = |c: &Codec| {
-            c.fmtp_param("profile-level-id")
-                .map(|p| p.get(..4).unwrap_or(p).to_ascii_lowercase())
-        };
-        let mode = |c: &Codec| c.fmtp_param("packetization-mode").unwrap_or("0").to_owned();
-        return profile(a) == profile(b) && mode(a) == mode(b);
-    }
-    true
 }
 
 #[cfg(test)]
@@ -314,22 +272,5 @@ mod tests {
         assert_eq!(RecvOnly.answer_to(SendRecv), RecvOnly);
         assert_eq!(SendRecv.answer_to(Inactive), Inactive);
         assert_eq!(SendOnly.reverse(), RecvOnly);
-    }
-
-    #[test]
-    fn codec_intersection_keeps_offered_payload_types() {
-        let offered = vec![
-            Codec::new(100, "VP8", 90000, None),
-            Codec::new(101, "rtx", 90000, None).with_fmtp("apt=100"),
-            Codec::new(45, "AV1", 90000, None),
-            Codec::new(46, "rtx", 90000, None).with_fmtp("apt=45"),
-            Codec::new(127, "H264", 90000, None)
-                .with_fmtp("profile-level-id=42e01f;packetization-mode=1"),
-            Codec::new(125, "H264", 90000, None)
-                .with_fmtp("profile-level-id=42e01f;packetization-mode=0"),
-        ];
-        let got = intersect_codecs(&default_codecs(MediaKind::Video), &offered);
-        let pts: Vec<u8> = got.iter().map(|c| c.payload_type).collect();
-        assert_eq!(pts, [100, 127, 101]);
     }
 }

@@ -282,10 +282,7 @@ impl PeerConnection {
                 }
                 self.dtls_receive(local, remote, contents)
             }
-            PacketClass::Rtp => {
-                // SRTP/SRTCP: the media layer (not yet) unprotects these.
-                self.transport.stats.rtp_dropped += 1;
-            }
+            PacketClass::Rtp => self.media_receive(contents),
             _ => {
                 self.transport.stats.dropped += 1;
                 tracing::debug!(
@@ -315,6 +312,7 @@ impl PeerConnection {
                 s.handle_timeout(now);
             }
         }
+        self.media_timeout(now);
         self.drive();
     }
 
@@ -342,6 +340,7 @@ impl PeerConnection {
             self.ice_poll_timeout(),
             self.transport.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.transport.sctp.as_ref().and_then(|s| s.poll_timeout()),
+            self.media_poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -798,13 +797,9 @@ fn srtp_contexts(
         .export_keying_material("EXTRACTOR-dtls_srtp", None, p.keying_material_len())
         .ok()?;
     let is_client = conn.role() == oxrtc_dtls::Role::Client;
-    oxrtc_srtp::ContextPair::from_keying_material(
-        p,
-        &material,
-        is_client,
-        oxrtc_srtp::Policy::default(),
-    )
-    .ok()
+    // Plain retransmissions (no RTX) resend a packet byte for byte under its index.
+    let policy = oxrtc_srtp::Policy::default().with_allow_repeat_tx(true);
+    oxrtc_srtp::ContextPair::from_keying_material(p, &material, is_client, policy).ok()
 }
 
 impl PeerConnection {

@@ -156,9 +156,89 @@ fn answers_chromium_allcodecs_and_aiortc_media_offers() {
         let apt: u8 = c.fmtp_param("apt").unwrap().parse().unwrap();
         assert!(codecs.iter().any(|k| k.payload_type == apt));
     }
+    // Exactly what a browser-like answerer keeps: the offer's payload types, in its order,
+    // for the codecs we have (H.264 constrained baseline 42e01f matches, baseline 42001f
+    // and main 4d001f do not; VP9 profile 2 does not), RTX of each kept codec, and
+    // telephone-event at the clock rates of kept audio codecs.
+    let pts = |m: &oxrtc::sdp::MediaDescription| -> Vec<u8> {
+        m.codecs().iter().map(|c| c.payload_type).collect()
+    };
+    let audio = sd.media.iter().find(|m| m.kind == SdpKind::Audio).unwrap();
+    assert_eq!(pts(audio), [111, 0, 8, 110, 126]);
+    assert_eq!(pts(video), [96, 108, 45, 98, 97, 109, 46, 99]);
+    // Feedback both sides have; header extensions we know, with the offer's ids.
+    let vp8 = &video.codecs()[0];
+    assert!(vp8.has_feedback("nack", Some("pli")) && vp8.has_feedback("transport-cc", None));
+    let ids = |m: &oxrtc::sdp::MediaDescription| -> Vec<(u16, String)> {
+        m.extmaps().map(|e| (e.id, e.uri.clone())).collect()
+    };
+    let uri = |u: &str| u.to_owned();
+    assert_eq!(
+        ids(audio),
+        [
+            (1, uri("urn:ietf:params:rtp-hdrext:ssrc-audio-level")),
+            (
+                2,
+                uri("http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
+            ),
+            (
+                3,
+                uri("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01")
+            ),
+            (4, uri("urn:ietf:params:rtp-hdrext:sdes:mid")),
+        ]
+    );
+    let vids: Vec<u16> = ids(video).iter().map(|x| x.0).collect();
+    assert_eq!(vids, [2, 3, 4, 10, 11]);
     let (b, _, sd) = answer_offer("aiortc-to-chromium.media-echo.offer.sdp");
     assert_eq!(sd.media[0].kind, SdpKind::Video);
     assert_eq!(b.transceivers().next().unwrap().kind(), MediaKind::Video);
+}
+
+#[test]
+fn media_offer_has_chromiums_shape() {
+    use oxrtc::MediaStreamTrack;
+    let mut a = pc(3);
+    a.add_track(MediaStreamTrack::new(MediaKind::Audio, "mic"), &["s"])
+        .unwrap();
+    a.add_track(MediaStreamTrack::new(MediaKind::Video, "cam"), &["s"])
+        .unwrap();
+    let offer = a.create_offer(OfferOptions::default()).unwrap();
+    let sd = parse(&offer);
+    let chromium: SessionDescription = data("chromium-to-aiortc.media-echo.offer.sdp")
+        .parse()
+        .unwrap();
+    for (m, cm) in sd.media.iter().zip(&chromium.media) {
+        assert_eq!((&m.kind, &m.protocol), (&cm.kind, &cm.protocol));
+        // Our attribute kinds are all ones Chromium writes (it writes some more).
+        let ours = attr_names(m);
+        let theirs = attr_names(cm);
+        let mut it = theirs.iter();
+        for name in &ours {
+            assert!(
+                it.any(|t| t == name),
+                "{name} is not a Chromium attribute: ours {ours:?}, Chromium's {theirs:?}"
+            );
+        }
+        // msid and the SSRC with its CNAME and FID group for video.
+        assert_eq!(m.msids().next().unwrap().stream_id, "s");
+        assert!(m.ssrcs().count() >= 2);
+    }
+    let video = &sd.media[1];
+    let pts: Vec<u8> = video.codecs().iter().map(|c| c.payload_type).collect();
+    assert_eq!(pts, [96, 97, 98, 99, 102, 103, 104, 105, 45, 46]);
+    let names: Vec<String> = video
+        .codecs()
+        .iter()
+        .map(|c| c.encoding_name.clone())
+        .collect();
+    assert_eq!(&names[..4], ["VP8", "rtx", "VP9", "rtx"]);
+    assert_eq!(video.ssrc_groups().next().unwrap().semantics, "FID");
+    let audio = &sd.media[0];
+    assert_eq!(
+        audio.codecs()[0].fmtp.as_deref(),
+        Some("minptime=10;useinbandfec=1")
+    );
 }
 
 #[test]
