@@ -1,8 +1,8 @@
 //! `oxrtc`: a WebRTC `RTCPeerConnection` for Rust.
 //!
 //! It composes the oxrtc protocol crates — `oxrtc-sdp` (SDP), `oxrtc-ice` (ICE),
-//! `oxrtc-dtls` (DTLS), `oxrtc-sctp` (SCTP and data channels), `oxrtc-srtp` (SRTP keys) —
-//! into the peer connection of the W3C API:
+//! `oxrtc-dtls` (DTLS), `oxrtc-sctp` (SCTP and data channels), `oxrtc-srtp` (SRTP),
+//! `oxrtc-rtp` (RTP, RTCP, payload formats) — into the peer connection of the W3C API:
 //!
 //! - JSEP (RFC 8829): [`PeerConnection::create_offer`] / [`create_answer`], the implicit
 //!   and explicit [`set_local_description`], [`set_remote_description`] with rollback,
@@ -14,14 +14,20 @@
 //!   the datachannel event, text and binary messages, buffered amount and its low
 //!   threshold, the remote's max-message-size enforced.
 //! - One UDP 5-tuple demultiplexed by first byte (RFC 7983): STUN, DTLS, SRTP.
-//! - The transceiver model (mid, direction, current direction, stop) that media builds on.
+//! - Media ([`media`]): transceivers ([`add_transceiver`], [`add_track`],
+//!   [`replace_track`], directions for hold and resume), codecs negotiated by payload
+//!   type in a browser-like order, SRTP; [`RtpSender`] writes encoded samples or forwards
+//!   RTP packets (RTX answers NACKs, sender reports, simulcast by rid, DTMF),
+//!   [`RtpReceiver`] delivers packets ([`Event::RtpPacket`]) or frames ([`Event::Frame`])
+//!   with NACK, PLI/FIR, receiver reports and transport-cc feedback; encoded-frame
+//!   transforms; RTP stats.
 //! - Signaling objects with the browser's JSON shapes ([`RtcSessionDescription`],
 //!   [`IceCandidateInit`]); [`PerfectNegotiation`] for glare-free renegotiation;
 //!   [`PeerConnection::stats`] as W3C `RTCStats` objects.
 //! - A tokio runtime (module `runtime`, feature `tokio`, on by default): one task per
 //!   connection owns the core, its sockets and one timer; batched UDP I/O (GSO/GRO).
 //!
-//! Not done here yet: media on the transceivers (RTP/RTCP, tracks), ICE over TCP and
+//! Not done here yet: send-side bandwidth estimation and pacing, FEC/RED, ICE over TCP and
 //! TURN over TCP in the runtime, resolution of mDNS candidates.
 //!
 //! [`create_answer`]: PeerConnection::create_answer
@@ -29,6 +35,9 @@
 //! [`set_remote_description`]: PeerConnection::set_remote_description
 //! [`restart_ice`]: PeerConnection::restart_ice
 //! [`create_data_channel`]: PeerConnection::create_data_channel
+//! [`add_transceiver`]: PeerConnection::add_transceiver
+//! [`add_track`]: PeerConnection::add_track
+//! [`replace_track`]: PeerConnection::replace_track
 //!
 //! # The run loop
 //!
@@ -103,6 +112,61 @@
 //! bob.set_local_description(None)?; // implicit createAnswer
 //! alice.set_remote_description(bob.local_description().expect("answer"))?;
 //! assert_eq!(alice.signaling_state(), SignalingState::Stable);
+//! # Ok::<(), oxrtc::Error>(())
+//! ```
+//!
+//! # Media
+//!
+//! Two peers in memory: one sends VP8 frames, the other receives them assembled. The run
+//! loop is the same as above; media adds its timers to `poll_timeout`.
+//!
+//! ```
+//! use oxrtc::{Config, Datagram, Event, MediaKind, MediaStreamTrack, PeerConnection, Sample};
+//! use std::time::{Duration, Instant};
+//!
+//! let mut now = Instant::now();
+//! let mut a = PeerConnection::new(Config::default(), now)?;
+//! let mut b = PeerConnection::new(Config::default(), now)?;
+//! a.add_local_socket("127.0.0.1:5000".parse().unwrap())?;
+//! b.add_local_socket("127.0.0.1:6000".parse().unwrap())?;
+//! let cam = a.add_track(MediaStreamTrack::new(MediaKind::Video, "cam"), &["s"])?;
+//! a.set_local_description(None)?;
+//! b.set_remote_description(a.local_description().unwrap())?;
+//! let rx = b.transceivers().next().unwrap().id(); // made by the offer, recvonly
+//! b.receiver(rx).unwrap().set_deliver_frames(true);
+//! b.set_local_description(None)?;
+//! a.set_remote_description(b.local_description().unwrap())?;
+//!
+//! let key_frame = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 7, 7];
+//! let mut got = None;
+//! for _ in 0..1000 {
+//!     while let Some(t) = a.poll_transmit() {
+//!         b.handle_receive(now, Datagram::udp(t.destination, t.source, &t.contents));
+//!     }
+//!     while let Some(t) = b.poll_transmit() {
+//!         a.handle_receive(now, Datagram::udp(t.destination, t.source, &t.contents));
+//!     }
+//!     while a.poll_event().is_some() {}
+//!     while let Some(e) = b.poll_event() {
+//!         if let Event::Frame { frame, .. } = e {
+//!             got = Some(frame);
+//!         }
+//!     }
+//!     if got.is_some() {
+//!         break;
+//!     }
+//!     // Once connected, the sender takes samples (before, it says it does not send).
+//!     let sample = Sample::new(key_frame.clone(), Duration::from_millis(33));
+//!     let _ = a.sender(cam).unwrap().write_sample(now, sample);
+//!     now = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min()
+//!         .unwrap_or(now + Duration::from_millis(10))
+//!         .clamp(now, now + Duration::from_millis(33));
+//!     a.handle_timeout(now);
+//!     b.handle_timeout(now);
+//! }
+//! let frame = got.expect("a frame");
+//! assert!(frame.keyframe);
+//! assert_eq!(frame.data, key_frame);
 //! # Ok::<(), oxrtc::Error>(())
 //! ```
 #![forbid(unsafe_code)]

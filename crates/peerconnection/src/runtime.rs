@@ -12,6 +12,93 @@
 //!   calls return [`Error::Closed`]. Dropping the last [`PeerConnection`] clone does the
 //!   same (channel handles and the event stream do not keep a connection alive). Nothing
 //!   blocks on drop.
+//! - The events of a call are in the [`Events`] stream when the call returns (e.g. the
+//!   [`Event::Track`]s of `set_remote_description`), so `try_recv` can take them at once.
+//!
+//! # Media
+//!
+//! - A [`LocalTrack`] is a source the application writes to:
+//!   [`write_sample`](LocalTrack::write_sample) (an encoded frame and its duration,
+//!   packetized per the negotiated codec) or [`write_rtp`](LocalTrack::write_rtp) (an RTP
+//!   packet, sent with the sender's SSRC, sequence numbers and timestamps). Attach it with
+//!   [`PeerConnection::add_track`], [`PeerConnection::add_transceiver_with_track`] or
+//!   [`RtpSender::replace_track`] (no renegotiation). Writes never block; while the sender
+//!   cannot send (not connected yet, on hold) they are dropped, as a browser drops frames.
+//!   [`LocalTrack::keyframe_requested`] wakes when the peer asks for a key frame (also
+//!   [`Event::KeyframeRequest`]).
+//! - [`Event::Track`] (from `set_remote_description`) names a transceiver the peer sends
+//!   on: [`PeerConnection::transceiver`] gives the [`RtpTransceiver`], and its
+//!   [`receiver_track`](RtpTransceiver::receiver_track) the [`RemoteTrack`] to read:
+//!   [`recv_rtp`](RemoteTrack::recv_rtp) for packets (decrypted, RTX-repaired, with the
+//!   simulcast `rid`), [`recv_frame`](RemoteTrack::recv_frame) for assembled frames;
+//!   [`request_keyframe`](RemoteTrack::request_keyframe) sends a PLI.
+//! - [`RtpTransceiver`]: [`set_direction`](RtpTransceiver::set_direction) (hold is
+//!   `SendOnly`/`Inactive`, resume `SendRecv`), [`stop`](RtpTransceiver::stop),
+//!   [`set_codec_preferences`](RtpTransceiver::set_codec_preferences); [`RtpSender`]:
+//!   `replace_track`, [`insert_dtmf`](RtpSender::insert_dtmf) (tone changes come as
+//!   [`Event::DtmfToneChange`]), simulcast [`set_encodings`](RtpSender::set_encodings),
+//!   encoded-frame transforms.
+//!
+//! Reflecting what a peer sends, on the transceiver it arrives on (the CLI's answerer):
+//!
+//! ```no_run
+//! use oxrtc::runtime::{Event, LocalTrack, PeerConnection};
+//! use oxrtc::{Config, Direction, RtcSessionDescription};
+//!
+//! # async fn answer(offer: RtcSessionDescription) -> Result<(), oxrtc::Error> {
+//! let (pc, mut events) = PeerConnection::new(Config::default()).await?;
+//! pc.set_remote_description(offer).await?;
+//! // The track events of the offer are already in the stream.
+//! while let Some(e) = events.try_recv() {
+//!     let Event::Track(id) = e else { continue };
+//!     let Some(t) = pc.transceiver(id).await else { continue };
+//!     t.set_direction(Direction::SendRecv).await?; // before the answer is made
+//!     let mut incoming = t.receiver_track().await?;
+//!     let echo = LocalTrack::new(t.kind(), format!("echo-{}", incoming.id()));
+//!     t.sender().replace_track(Some(&echo)).await?;
+//!     tokio::spawn(async move {
+//!         while let Some(packet) = incoming.recv_rtp().await {
+//!             echo.write_rtp(packet); // SSRC, numbering and timestamps become the sender's
+//!         }
+//!     });
+//! }
+//! pc.set_local_description(None).await?; // the answer: sendrecv where tracks came
+//! # Ok(()) }
+//! ```
+//!
+//! Sending a clip and reading what comes back (the CLI's `media-echo` offerer):
+//!
+//! ```no_run
+//! use oxrtc::rtp::container::ivf::IvfReader;
+//! use oxrtc::runtime::{LocalTrack, PeerConnection};
+//! use oxrtc::sdp::Codec;
+//! use oxrtc::{Config, MediaKind, Sample, TransceiverInit};
+//! use std::time::Duration;
+//!
+//! # async fn offer(clip: Vec<u8>) -> Result<(), Box<dyn std::error::Error>> {
+//! let (pc, _events) = PeerConnection::new(Config::default()).await?;
+//! let camera = LocalTrack::new(MediaKind::Video, "camera");
+//! let t = pc.add_transceiver_with_track(&camera, TransceiverInit::default()).await?;
+//! t.set_codec_preferences(vec![
+//!     Codec::new(0, "VP8", 90000, None),
+//!     Codec::new(0, "rtx", 90000, None),
+//! ])
+//! .await?;
+//! // ... set_local_description(None), signal, set_remote_description(answer) ...
+//! let mut back = t.receiver_track().await?;
+//! tokio::spawn(async move {
+//!     let mut ivf = IvfReader::new(&clip[..]).expect("an IVF file");
+//!     let mut tick = tokio::time::interval(Duration::from_millis(33));
+//!     while let Ok(Some(frame)) = ivf.next_frame() {
+//!         tick.tick().await;
+//!         let _ = camera.write_sample(Sample::new(frame.data, Duration::from_millis(33)));
+//!     }
+//! });
+//! while let Some(frame) = back.recv_frame().await {
+//!     println!("{} bytes, key frame: {}", frame.data.len(), frame.keyframe);
+//! }
+//! # Ok(()) }
+//! ```
 
 use crate::config::Config;
 use crate::datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
@@ -33,6 +120,10 @@ use std::time::{Duration, Instant};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
+
+mod media;
+
+pub use media::{LocalTrack, RemoteTrack, RtpSender, RtpTransceiver};
 
 /// What the connection reports through [`Events`] (the W3C events of the connection;
 /// messages go to the [`DataChannel`] handles).
@@ -62,8 +153,25 @@ pub enum Event {
     },
     /// `datachannel`: the remote opened a channel.
     DataChannel(DataChannel),
-    /// `track` (media layer).
+    /// `track`: the peer started sending on this transceiver; get the
+    /// [`RemoteTrack`] with [`PeerConnection::transceiver`] and
+    /// [`RtpTransceiver::receiver_track`].
     Track(TransceiverId),
+    /// The peer asked this transceiver's sender for a key frame (PLI or FIR); the track's
+    /// [`LocalTrack::keyframe_requested`] wakes too.
+    KeyframeRequest {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The simulcast layer asked about.
+        rid: Option<String>,
+    },
+    /// `tonechange` of a sender's DTMF: a tone started, or `""` when the buffer is done.
+    DtmfToneChange {
+        /// The transceiver.
+        transceiver: TransceiverId,
+        /// The tone, or empty.
+        tone: String,
+    },
     /// The connection failed for this reason.
     Failed(Error),
 }
@@ -95,6 +203,11 @@ enum Command {
         data: Bytes,
         is_text: bool,
         reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// A sample or packet a [`LocalTrack`] writes to a sender.
+    Media {
+        transceiver: TransceiverId,
+        input: media::MediaInput,
     },
 }
 
@@ -128,6 +241,9 @@ impl PeerConnection {
             return Err(Error::Io("no local address could be bound".into()));
         }
         let mut core = Core::new(config, Instant::now())?;
+        if let Ok(since) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            core.set_wall_clock(Instant::now(), since);
+        }
         let mut local = Vec::new();
         for s in &sockets {
             if core.add_local_socket(s.addr).is_ok() {
@@ -144,6 +260,8 @@ impl PeerConnection {
             channels: HashMap::new(),
             outgoing: VecDeque::new(),
             rx_arena: bytes::BytesMut::with_capacity(RX_ARENA),
+            local_tracks: HashMap::new(),
+            remote: HashMap::new(),
             closed: false,
         };
         tokio::spawn(driver.run(cmd_rx));
@@ -167,7 +285,11 @@ impl PeerConnection {
     ) -> Result<T, Error> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |d: &mut Driver| {
-            let _ = tx.send(f(d));
+            let r = f(d);
+            // The call's events (track, negotiation-needed...) are in the stream before
+            // it returns.
+            d.flush_core();
+            let _ = tx.send(r);
         });
         self.cmd
             .send(Command::Run(job))
@@ -545,6 +667,10 @@ struct Driver {
     /// Where received DTLS and SRTP datagrams are copied for in-place decryption; its
     /// memory is reclaimed once the core dropped the slices.
     rx_arena: bytes::BytesMut,
+    /// The local track attached to each sender.
+    local_tracks: HashMap<TransceiverId, LocalTrack>,
+    /// The readers of each receiver.
+    remote: HashMap<TransceiverId, media::RemotePipe>,
     closed: bool,
 }
 
@@ -623,6 +749,7 @@ impl Driver {
                 };
                 let _ = reply.send(r);
             }
+            Command::Media { transceiver, input } => self.media_input(transceiver, input),
         }
     }
 
@@ -719,6 +846,26 @@ impl Driver {
                 error_text,
             },
             CoreEvent::Track(t) => Event::Track(t),
+            CoreEvent::RtpPacket {
+                transceiver,
+                packet,
+            } => {
+                self.media_packet(transceiver, packet);
+                return;
+            }
+            CoreEvent::Frame { transceiver, frame } => {
+                self.media_frame(transceiver, frame);
+                return;
+            }
+            CoreEvent::KeyframeRequest {
+                transceiver, rid, ..
+            } => {
+                self.media_keyframe(transceiver);
+                Event::KeyframeRequest { transceiver, rid }
+            }
+            CoreEvent::DtmfToneChange { transceiver, tone } => {
+                Event::DtmfToneChange { transceiver, tone }
+            }
             CoreEvent::Failed(e) => Event::Failed(e),
             CoreEvent::DataChannel(id) => Event::DataChannel(self.channel_handle(id)),
             CoreEvent::ChannelOpen(id) => {
