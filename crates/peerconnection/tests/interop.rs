@@ -1,15 +1,22 @@
 //! Interop with peers no one here wrote, on loopback, through the CLI signaling contract
 //! (DESIGN.md, "Signaling used by the CLI"): aiortc and headless Chromium offer to an
-//! oxrtc answerer and answer an oxrtc offerer; data channels echo. Run by
+//! oxrtc answerer and answer an oxrtc offerer; data channels echo; media is reflected both
+//! ways (the peer's camera and microphone by oxrtc, oxrtc's VP8/Opus clips by the peer).
+//! Run by
 //! `cargo xtask interop` (which installs the interop virtualenv and Chromium); the tests
 //! fail when a tool is missing.
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use oxrtc::runtime::{Event, Events, PeerConnection};
+use oxrtc::rtp::container::ivf::IvfReader;
+use oxrtc::rtp::container::ogg::OggOpusReader;
+use oxrtc::runtime::{Event, Events, LocalTrack, PeerConnection, RemoteTrack};
+use oxrtc::sdp::Codec;
 use oxrtc::{
-    Config, DataChannelInit, IceGatheringState, InterfaceFilter, Message, RtcSessionDescription,
+    Config, DataChannelInit, Direction, IceGatheringState, InterfaceFilter, MediaKind, Message,
+    RtcSessionDescription, Sample, TransceiverId, TransceiverInit,
 };
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -121,6 +128,7 @@ async fn serve_answers(listener: TcpListener) {
         pc.set_remote_description(RtcSessionDescription::offer(offer))
             .await
             .unwrap();
+        let upstream = reflect_tracks(&pc, &mut events).await;
         pc.set_local_description(None).await.unwrap();
         let answer = gathered(&pc, &mut events).await;
         let resp = format!(
@@ -132,6 +140,12 @@ async fn serve_answers(listener: TcpListener) {
         tokio::spawn(async move {
             let _pc = pc;
             while let Some(e) = events.recv().await {
+                // A key frame request for a reflected track goes to its source.
+                if let Event::KeyframeRequest { transceiver, .. } = &e {
+                    if let Some(source) = upstream.get(transceiver) {
+                        let _ = source.request_keyframe(None);
+                    }
+                }
                 if let Event::DataChannel(mut ch) = e {
                     tokio::spawn(async move {
                         let tx = ch.sender();
@@ -149,6 +163,31 @@ async fn serve_answers(listener: TcpListener) {
             }
         });
     }
+}
+
+/// The answerer's media: every incoming track is sent back on its transceiver (packets
+/// forwarded with our SSRC and numbering). Returns the remote tracks by transceiver, to
+/// pass key frame requests upstream.
+async fn reflect_tracks(
+    pc: &PeerConnection,
+    events: &mut Events,
+) -> HashMap<TransceiverId, RemoteTrack> {
+    let mut upstream = HashMap::new();
+    while let Some(e) = events.try_recv() {
+        let Event::Track(id) = e else { continue };
+        let t = pc.transceiver(id).await.unwrap();
+        t.set_direction(Direction::SendRecv).await.unwrap();
+        let mut incoming = t.receiver_track().await.unwrap();
+        upstream.insert(id, incoming.clone());
+        let echo = LocalTrack::new(t.kind(), format!("echo-{}", incoming.id()));
+        t.sender().replace_track(Some(&echo)).await.unwrap();
+        tokio::spawn(async move {
+            while let Some(p) = incoming.recv_rtp().await {
+                echo.write_rtp(p);
+            }
+        });
+    }
+    upstream
 }
 
 async fn remote_offers_to_oxrtc(peer: &str, scenario: &str) {
@@ -210,7 +249,114 @@ async fn http(addr: &str, request: &str) -> (u16, String) {
     (code, body)
 }
 
-async fn oxrtc_offers_to_remote(peer: &str) {
+/// The offerer's media-echo: VP8 and Opus transceivers fed from the committed clips.
+struct MediaEcho {
+    video: LocalTrack,
+    audio: LocalTrack,
+    video_t: oxrtc::runtime::RtpTransceiver,
+    audio_t: oxrtc::runtime::RtpTransceiver,
+}
+
+impl MediaEcho {
+    async fn add(pc: &PeerConnection) -> Self {
+        let video = LocalTrack::new(MediaKind::Video, "clip-video");
+        let audio = LocalTrack::new(MediaKind::Audio, "clip-audio");
+        let init = || TransceiverInit {
+            stream_ids: vec!["clip".into()],
+            ..TransceiverInit::default()
+        };
+        let video_t = pc.add_transceiver_with_track(&video, init()).await.unwrap();
+        video_t
+            .set_codec_preferences(vec![
+                Codec::new(0, "VP8", 90000, None),
+                Codec::new(0, "rtx", 90000, None),
+            ])
+            .await
+            .unwrap();
+        let audio_t = pc.add_transceiver_with_track(&audio, init()).await.unwrap();
+        audio_t
+            .set_codec_preferences(vec![Codec::new(0, "opus", 48000, Some(2))])
+            .await
+            .unwrap();
+        MediaEcho {
+            video,
+            audio,
+            video_t,
+            audio_t,
+        }
+    }
+
+    /// Sends the clips (looping) and counts the reflected frames that come back:
+    /// (video frames, video key frames, audio frames) after `seconds`.
+    async fn run(&self, peer: &str, seconds: u64) -> (usize, usize, usize) {
+        let root = root().join("interop/assets");
+        let ivf = std::fs::read(root.join("video-vp8.ivf")).unwrap();
+        let ogg = std::fs::read(root.join("audio-opus.ogg")).unwrap();
+        let frames: Vec<Vec<u8>> = {
+            let mut r = IvfReader::new(&ivf[..]).unwrap();
+            std::iter::from_fn(|| r.next_frame().unwrap())
+                .map(|f| f.data)
+                .collect()
+        };
+        let packets: Vec<Vec<u8>> = {
+            let mut r = OggOpusReader::new(&ogg[..]).unwrap();
+            std::iter::from_fn(|| r.next_packet().unwrap()).collect()
+        };
+        let v = self.video.clone();
+        let vw = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(33));
+            let mut asked = std::pin::pin!(v.keyframe_requested());
+            for f in frames.iter().cycle() {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = &mut asked => {
+                        // The clip has a key frame each second; it comes soon enough.
+                        asked.set(v.keyframe_requested());
+                        continue;
+                    }
+                }
+                let _ = v.write_sample(Sample::new(f.clone(), Duration::from_millis(33)));
+            }
+        });
+        let a = self.audio.clone();
+        let aw = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            for p in packets.iter().cycle() {
+                tick.tick().await;
+                let _ = a.write_sample(Sample::new(p.clone(), Duration::from_millis(20)));
+            }
+        });
+        let mut back_v = self.video_t.receiver_track().await.unwrap();
+        let mut back_a = self.audio_t.receiver_track().await.unwrap();
+        let counts = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize, 0usize)));
+        let c1 = counts.clone();
+        let rv = tokio::spawn(async move {
+            while let Some(f) = back_v.recv_frame().await {
+                let mut c = c1.lock().unwrap();
+                c.0 += 1;
+                c.1 += usize::from(f.keyframe);
+            }
+        });
+        let c2 = counts.clone();
+        let ra = tokio::spawn(async move {
+            while back_a.recv_frame().await.is_some() {
+                c2.lock().unwrap().2 += 1;
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        for t in [vw, aw, rv, ra] {
+            t.abort();
+        }
+        let c = *counts.lock().unwrap();
+        println!(
+            "{peer}: reflected video frames {} ({} key frames), audio frames {}",
+            c.0, c.1, c.2
+        );
+        c
+    }
+}
+
+async fn oxrtc_offers_to_remote(peer: &str, media: bool) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -241,6 +387,11 @@ async fn oxrtc_offers_to_remote(peer: &str) {
         .create_data_channel("echo", DataChannelInit::default())
         .await
         .unwrap();
+    let media = if media {
+        Some(MediaEcho::add(&pc).await)
+    } else {
+        None
+    };
     pc.set_local_description(None).await.unwrap();
     let offer = gathered(&pc, &mut events).await;
     let req = format!(
@@ -291,6 +442,14 @@ async fn oxrtc_offers_to_remote(peer: &str) {
         .unwrap()
         .unwrap();
     assert_eq!(back, Message::Text("grüße".into()));
+    if let Some(m) = media {
+        let (video, keys, audio) = m.run(peer, 6).await;
+        let stats = pc.stats().await.map(|s| s.to_json()).unwrap_or_default();
+        assert!(
+            video >= 60 && keys >= 1 && audio >= 150,
+            "{peer}: reflected video {video} ({keys} key), audio {audio}; stats {stats}"
+        );
+    }
     pc.close().await;
 }
 
@@ -309,7 +468,7 @@ async fn interop_aiortc_offers_to_oxrtc_dc_bulk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by cargo xtask interop"]
 async fn interop_oxrtc_offers_to_aiortc_dc_echo() {
-    oxrtc_offers_to_remote("aiortc").await;
+    oxrtc_offers_to_remote("aiortc", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,7 +480,31 @@ async fn interop_chromium_offers_to_oxrtc_dc_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by cargo xtask interop"]
 async fn interop_oxrtc_offers_to_chromium_dc_echo() {
-    oxrtc_offers_to_remote("chromium").await;
+    oxrtc_offers_to_remote("chromium", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by cargo xtask interop"]
+async fn interop_chromium_offers_to_oxrtc_media_echo() {
+    remote_offers_to_oxrtc("chromium", "media-echo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by cargo xtask interop"]
+async fn interop_oxrtc_offers_to_chromium_media_echo() {
+    oxrtc_offers_to_remote("chromium", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by cargo xtask interop"]
+async fn interop_aiortc_offers_to_oxrtc_media_echo() {
+    remote_offers_to_oxrtc("aiortc", "media-echo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by cargo xtask interop"]
+async fn interop_oxrtc_offers_to_aiortc_media_echo() {
+    oxrtc_offers_to_remote("aiortc", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
