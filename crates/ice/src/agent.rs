@@ -459,13 +459,9 @@ impl Agent {
             return Err(Error::Closed);
         }
         let ip = socket.addr.ip();
-        let link_local = match ip {
-            IpAddr::V4(v4) => v4.is_link_local(),
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-        };
         if ip.is_unspecified()
             || ip.is_multicast()
-            || link_local
+            || is_link_local(ip)
             || (ip.is_loopback() && !self.config.include_loopback)
             || (socket.protocol == Protocol::Tcp && socket.tcp_type.is_none())
             || (socket.protocol == Protocol::Udp && socket.addr.port() == 0)
@@ -1056,8 +1052,31 @@ impl Agent {
                 at(d);
             }
         }
+        // Actions (a consent check, a keepalive) stay due until done, even when an input
+        // moved the clock past them first: `handle_timeout` is what sends them, and a
+        // deadline dropped here would end consent 30 s later on a working path.
+        if let Some(path) = self.sending_path() {
+            match path {
+                PathRef::Pair(id) => {
+                    if let Some(p) = self.pair(id) {
+                        if self.config.lite {
+                            at(self.last_sent + KEEPALIVE_INTERVAL);
+                        } else if let Some(n) = p.consent_next {
+                            at(n);
+                        }
+                    }
+                }
+                PathRef::Previous => {
+                    if let Some(p) = &self.previous {
+                        if !self.config.lite && p.tx.is_none() {
+                            at(p.consent_next);
+                        }
+                    }
+                }
+            }
+        }
         // Thresholds (disconnected, consent expiry) only while ahead: once passed, the
-        // state they change has been updated.
+        // state they change has been updated (every input re-evaluates them).
         let mut ahead = |x: Instant| {
             if x > self.now {
                 at(x);
@@ -1067,14 +1086,6 @@ impl Agent {
             match path {
                 PathRef::Pair(id) => {
                     if let Some(p) = self.pair(id) {
-                        if let Some(n) = p.consent_next {
-                            if !self.config.lite {
-                                ahead(n);
-                            }
-                        }
-                        if self.config.lite {
-                            ahead(self.last_sent + KEEPALIVE_INTERVAL);
-                        }
                         if let Some(t) = self.disconnected_at(p.last_success, p.consent_pending) {
                             ahead(t);
                         }
@@ -1088,7 +1099,6 @@ impl Agent {
                 }
                 PathRef::Previous => {
                     if let Some(p) = &self.previous {
-                        ahead(p.consent_next);
                         if let Some(t) =
                             self.disconnected_at(Some(p.last_success), p.consent_pending)
                         {
@@ -1261,7 +1271,10 @@ impl Agent {
             }),
             Via::Relay(id) => {
                 if let Some(r) = self.relays.iter_mut().find(|r| r.id() == id) {
-                    if let Some(t) = r.send_to(now, destination, &contents) {
+                    let data = r.send_to(now, destination, &contents);
+                    // A permission request made for this goes first.
+                    self.flush_relay_transmits();
+                    if let Some(t) = data {
                         self.push_transmit(t);
                     }
                 }
@@ -1292,7 +1305,7 @@ impl Agent {
         let Some(addr) = s.addr else {
             return;
         };
-        if addr.is_ipv4() != socket.is_ipv4() || s.failed {
+        if !self.can_reach(socket, addr) || s.failed {
             return;
         }
         match s.url.scheme {
@@ -1329,12 +1342,18 @@ impl Agent {
                             })
                     }
                 };
-                if !wanted
-                    || self
-                        .relays
-                        .iter()
-                        .any(|r| r.server_index() == server && r.socket() == socket)
-                {
+                // One allocation per (server, socket): the same server listed twice (under
+                // another URL or entry) is not allocated on again.
+                let transport = s.url.transport;
+                let servers = &self.servers;
+                let duplicate = self.relays.iter().any(|r| {
+                    r.socket() == socket
+                        && (r.server_index() == server
+                            || servers.get(r.server_index()).is_some_and(|o| {
+                                o.addr == Some(addr) && o.url.transport == transport
+                            }))
+                });
+                if !wanted || duplicate {
                     return;
                 }
                 let (Some(user), Some(pass)) = (s.username.clone(), s.credential.clone()) else {
@@ -1346,7 +1365,6 @@ impl Agent {
                     });
                     return;
                 };
-                let transport = s.url.transport;
                 let id = self.next();
                 match Relay::new(
                     id,
@@ -1383,6 +1401,26 @@ impl Agent {
                     reason: "stuns/turns (tls) not supported".into(),
                 });
             }
+        }
+    }
+
+    /// Whether gathering from a STUN or TURN server uses this local socket: the same address
+    /// family; loopback sockets only for loopback servers, and a loopback server from a
+    /// routable socket only when no loopback socket of the family exists (the packets stay
+    /// on the host either way); link-local only with link-local. A socket that cannot reach
+    /// the server would only wait for a transaction timeout, holding gathering back, and a
+    /// host with a loopback and a routable socket would make two allocations on one server.
+    fn can_reach(&self, socket: SocketAddr, server: SocketAddr) -> bool {
+        let (a, b) = (socket.ip(), server.ip());
+        if a.is_ipv4() != b.is_ipv4() || is_link_local(a) != is_link_local(b) {
+            return false;
+        }
+        match (a.is_loopback(), b.is_loopback()) {
+            (true, false) => false,
+            (false, true) => !self.sockets.iter().any(|s| {
+                s.info.addr.ip().is_loopback() && s.info.addr.is_ipv4() == socket.is_ipv4()
+            }),
+            _ => true,
         }
     }
 
@@ -1524,7 +1562,23 @@ impl Agent {
             || self.relays.iter().any(|r| r.is_pending())
     }
 
+    /// Moves what the TURN clients want to send into the agent's queue. Called after
+    /// every command given to a relay, so a CreatePermission or ChannelBind leaves at once
+    /// rather than with the next input.
+    fn flush_relay_transmits(&mut self) {
+        let mut out = Vec::new();
+        for r in &mut self.relays {
+            while let Some(t) = r.poll_transmit() {
+                out.push(t);
+            }
+        }
+        for t in out {
+            self.push_transmit(t);
+        }
+    }
+
     fn drain_relays(&mut self, now: Instant) {
+        self.flush_relay_transmits();
         let mut outputs = Vec::new();
         for r in &mut self.relays {
             while let Some(o) = r.poll(now) {
@@ -1533,7 +1587,6 @@ impl Agent {
         }
         for (id, o) in outputs {
             match o {
-                RelayOutput::Transmit(t) => self.push_transmit(t),
                 RelayOutput::Allocated { relayed, mapped } => {
                     self.on_allocated(id, relayed, mapped)
                 }
@@ -1747,7 +1800,26 @@ impl Agent {
             peer_checked: false,
             consent_pending: None,
         });
+        self.permit(lid, rid);
         Some(id)
+    }
+
+    /// For a pair on a relayed candidate: installs the TURN permission for the remote
+    /// address now (RFC 8656 §9), as browsers do when they learn a remote candidate, so
+    /// the peer's checks through our relay are let in before our own check on the pair
+    /// goes out, and ours wait one round trip to the server, not a retransmission.
+    fn permit(&mut self, lid: LocalId, rid: RemoteId) {
+        let (Some(relay), Some(peer)) = (
+            self.local_cand(lid).and_then(|l| l.relay),
+            self.remote_cand(rid).map(|r| r.addr),
+        ) else {
+            return;
+        };
+        let now = self.now;
+        if let Some(r) = self.relays.iter_mut().find(|r| r.id() == relay) {
+            r.create_permission(now, peer);
+        }
+        self.flush_relay_transmits();
     }
 
     fn set_role(&mut self, controlling: bool) {
@@ -3221,6 +3293,7 @@ impl Agent {
         if self.has_check_work() && self.next_check <= now && self.pace(now) {
             self.next_check = now + self.config.ta;
         }
+        self.flush_relay_transmits();
     }
 
     fn compute_state(&self, now: Instant) -> ConnectionState {
@@ -3269,7 +3342,12 @@ impl Agent {
                 ConnectionState::Checking
             };
         }
-        let local_done = !self.gather_started || self.gathering == GatheringState::Complete;
+        // Local candidates are all known once gathering completed, or, for an agent that
+        // never gathers, once its sockets gave pairs: before gathering starts, an agent
+        // whose only usable candidates are still to come (relay-only, an answerer that got
+        // the offer first) has not failed.
+        let local_done = self.gathering == GatheringState::Complete
+            || (!self.gather_started && !self.pairs.is_empty());
         if self.remote.is_some()
             && !checking
             && local_done
@@ -3287,9 +3365,18 @@ impl Agent {
     }
 }
 
+/// IPv4 169.254/16 and IPv6 fe80::/10.
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::IceServer;
     use oxrtc_stun::Attribute;
 
     const LOCAL: &str = "192.0.2.1:5000";
@@ -3995,5 +4082,75 @@ mod tests {
         );
         lite.set_controlling(now, true);
         assert!(!lite.is_controlling());
+    }
+
+    /// (method, source, destination) of every request the agent sends after `gather`.
+    fn gathering_requests(
+        sockets: &[&str],
+        servers: Vec<IceServer>,
+    ) -> Vec<(Method, String, String)> {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let config = AgentConfig {
+            include_loopback: true,
+            ice_servers: servers,
+            ..AgentConfig::default()
+        };
+        let mut a = Agent::new(config, now, &mut rng);
+        for s in sockets {
+            a.add_host_socket(now, addr(s)).unwrap();
+        }
+        a.gather(now);
+        let mut out = Vec::new();
+        while let Some(t) = a.poll_transmit() {
+            let m = Message::new_checked(&t.contents[..]).unwrap();
+            out.push((m.method(), t.source.to_string(), t.destination.to_string()));
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn gathering_uses_only_sockets_that_reach_the_server_once_per_server() {
+        let turn = |url: &str| IceServer::turn(url, "user", "pass");
+        let req = |m: Method, s: &str, d: &str| (m, s.to_owned(), d.to_owned());
+        let host = ["127.0.0.1:5000", "192.0.2.1:5001", "[2001:db8::1]:5002"];
+        // A public TURN server listed twice (two spellings of one address), a loopback
+        // one, a link-local one, and a STUN server.
+        let servers = vec![
+            turn("turn:198.51.100.9:3478"),
+            turn("turn:198.51.100.9?transport=udp"),
+            turn("turn:127.0.0.1:3479"),
+            turn("turn:[fe80::1]:3478"),
+            IceServer::stun("stun:198.51.100.9:3478"),
+        ];
+        assert_eq!(
+            gathering_requests(&host, servers.clone()),
+            vec![
+                req(Method::Binding, "192.0.2.1:5001", "198.51.100.9:3478"),
+                req(Method::Allocate, "127.0.0.1:5000", "127.0.0.1:3479"),
+                req(Method::Allocate, "192.0.2.1:5001", "198.51.100.9:3478"),
+            ],
+            "one allocation per server and socket; loopback only with loopback; no \
+             link-local socket for the link-local server"
+        );
+        // Without a loopback socket, a loopback server is reached from the routable one
+        // (the packets stay on the host).
+        assert_eq!(
+            gathering_requests(&["192.0.2.1:5001"], vec![turn("turn:127.0.0.1:3479")]),
+            vec![req(Method::Allocate, "192.0.2.1:5001", "127.0.0.1:3479")]
+        );
+        // Two routable interfaces: one allocation each (as browsers do), IPv6 to IPv6.
+        assert_eq!(
+            gathering_requests(
+                &["192.0.2.1:5001", "198.51.100.3:5003", "[2001:db8::1]:5002"],
+                vec![turn("turn:198.51.100.9"), turn("turn:[2001:db8::9]")]
+            ),
+            vec![
+                req(Method::Allocate, "192.0.2.1:5001", "198.51.100.9:3478"),
+                req(Method::Allocate, "198.51.100.3:5003", "198.51.100.9:3478"),
+                req(Method::Allocate, "[2001:db8::1]:5002", "[2001:db8::9]:3478"),
+            ]
+        );
     }
 }

@@ -13,11 +13,10 @@ use rand_chacha::ChaCha20Rng;
 use crate::candidate::Protocol;
 use crate::io::Transmit;
 
-/// What a relay reports to the agent.
+/// What a relay reports to the agent (its datagrams for the server leave through
+/// [`Relay::poll_transmit`]).
 #[derive(Debug)]
 pub(crate) enum RelayOutput {
-    /// Something for the TURN server.
-    Transmit(Transmit),
     /// The allocation exists: the relayed candidate, and the server-reflexive address the
     /// server saw.
     Allocated {
@@ -45,6 +44,9 @@ pub(crate) struct Relay {
     client: Client,
     relayed: Option<SocketAddr>,
     state: State,
+    /// Datagrams for the server, in order. The agent moves them to its own queue right
+    /// after every command, so a CreatePermission never waits for the next input.
+    transmits: VecDeque<Transmit>,
     pending: VecDeque<RelayOutput>,
     data: Vec<(SocketAddr, Vec<u8>)>,
 }
@@ -81,6 +83,7 @@ impl Relay {
             client,
             relayed: None,
             state: State::Allocating,
+            transmits: VecDeque::new(),
             pending: VecDeque::new(),
             data: Vec::new(),
         };
@@ -144,10 +147,30 @@ impl Relay {
         self.client.poll_timeout()
     }
 
-    /// The next output.
+    /// The next event.
     pub(crate) fn poll(&mut self, _now: Instant) -> Option<RelayOutput> {
         self.pump();
         self.pending.pop_front()
+    }
+
+    /// The next datagram for the server.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.pump();
+        self.transmits.pop_front()
+    }
+
+    /// Installs a permission for `peer` ahead of any data (RFC 8656 §9): done for every
+    /// remote candidate paired with the relayed candidate, as browsers do, so the peer's
+    /// first checks are let through and ours leave one round trip to the server later,
+    /// not after a retransmission. Nothing if one exists or is on its way.
+    pub(crate) fn create_permission(&mut self, now: Instant, peer: SocketAddr) {
+        if self.state != State::Allocated || self.client.has_permission(peer.ip()) {
+            return;
+        }
+        if let Err(e) = self.client.create_permission(now, peer.ip()) {
+            tracing::debug!(error = %e, %peer, "permission not requested");
+        }
+        self.pump();
     }
 
     /// A datagram (UDP) or bytes of the connection (TCP) from the server; returns what
@@ -170,8 +193,8 @@ impl Relay {
     }
 
     /// Wraps `data` for `peer`: returns the datagram for the server when it can go now; a
-    /// permission request goes first otherwise (queued in the outputs, the data waits in
-    /// the client for the permission).
+    /// permission request goes first otherwise (queued in [`poll_transmit`](Self::poll_transmit),
+    /// the data waits in the client and leaves there once the permission is installed).
     pub(crate) fn send_to(
         &mut self,
         now: Instant,
@@ -188,7 +211,7 @@ impl Relay {
             if data_transmit.is_none() && is_data(&t.contents) {
                 data_transmit = Some(t);
             } else {
-                self.pending.push_back(RelayOutput::Transmit(t));
+                self.transmits.push_back(t);
             }
         }
         self.pump();
@@ -223,7 +246,7 @@ impl Relay {
     fn pump(&mut self) {
         while let Some(t) = self.client.poll_transmit() {
             let t = self.wrap(t);
-            self.pending.push_back(RelayOutput::Transmit(t));
+            self.transmits.push_back(t);
         }
         while let Some(e) = self.client.poll_event() {
             match e {
