@@ -3676,6 +3676,55 @@ mod tests {
     }
 
     #[test]
+    fn a_consent_check_stays_due_when_an_input_passes_its_deadline() {
+        let (mut a, now) = agent(true);
+        let (_, resp) = answer_first_check(&mut a, now, |req, out| {
+            let mut b = MessageBuilder::response_to(out, req, Class::SuccessResponse);
+            b.add(&XorMappedAddress(addr(LOCAL))).unwrap();
+            b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+                .unwrap();
+            b.add_fingerprint().unwrap();
+        });
+        receive(&mut a, now + Duration::from_millis(20), &resp).unwrap();
+        // The nominating check, answered.
+        a.handle_timeout(now + Duration::from_millis(50));
+        let t = a.poll_transmit().unwrap();
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        assert!(m.has_attribute(AttributeType::USE_CANDIDATE));
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::response_to(&mut out, &m, Class::SuccessResponse);
+        b.add(&XorMappedAddress(addr(LOCAL))).unwrap();
+        b.add_message_integrity(&IntegrityKey::short_term(PEER_PWD))
+            .unwrap();
+        b.add_fingerprint().unwrap();
+        receive(&mut a, now + Duration::from_millis(70), &out).unwrap();
+        assert!(a.selected_pair().unwrap().nominated);
+        while a.poll_transmit().is_some() {}
+        let sent = a.stats().checks_sent;
+        // Consent is due about 5 s later (RFC 7675 jitter: 4-6 s). A check from the peer
+        // arrives just after the deadline, before the runtime's timer fires (it sleeps
+        // until poll_timeout and the socket won the race).
+        let due = a.poll_timeout().unwrap();
+        assert!(due >= now + Duration::from_secs(4) && due <= now + Duration::from_secs(7));
+        let late = due + Duration::from_millis(3);
+        receive(
+            &mut a,
+            late,
+            &valid_check(9, |b| {
+                b.add(&IceControlled(1)).unwrap();
+            }),
+        )
+        .unwrap();
+        assert!(
+            a.poll_timeout().is_some_and(|t| t <= late),
+            "the consent check must still be due"
+        );
+        a.handle_timeout(late);
+        assert_eq!(a.stats().checks_sent, sent + 1, "consent check sent");
+        assert!(a.poll_timeout().is_some_and(|t| t > late), "no busy loop");
+    }
+
+    #[test]
     fn unauthenticated_or_asymmetric_responses_do_not_validate() {
         let (mut a, now) = agent(true);
         // Signed with the wrong key: dropped, the check keeps running.
