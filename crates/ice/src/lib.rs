@@ -7,8 +7,14 @@
 //!   `RTCIceCandidateInit` JSON shape ([`CandidateInit`], serde).
 //! - **Gathering**: host candidates from the sockets the runtime reports
 //!   ([`Agent::add_local_socket`]), server-reflexive ones from STUN servers, relayed ones
-//!   from TURN servers, redundant ones removed; gathering states and an event per
-//!   candidate; continual gathering as interfaces come and go.
+//!   from TURN servers (asked only from sockets that reach them: loopback sockets only for
+//!   loopback servers; one allocation per server and socket), redundant ones removed;
+//!   gathering states and an event per candidate; continual gathering as interfaces come
+//!   and go.
+//! - **Relayed pairs**: a TURN permission is installed as soon as a remote candidate pairs
+//!   with a relayed one, a check through the relay leaves the moment its permission
+//!   exists, and the selected relayed pair binds a channel while data flows on Send
+//!   indications.
 //! - **Connectivity checks**: one check list (rtcp-mux and BUNDLE), pair priorities,
 //!   foundations and freezing, Ta pacing (50 ms), the triggered-check queue, peer-reflexive
 //!   candidates, role conflicts with tie-breakers (487), regular nomination when
