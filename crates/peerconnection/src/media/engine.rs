@@ -365,6 +365,24 @@ impl PeerConnection {
         self.media_flush_feedback(now);
     }
 
+    /// A decrypted RTP or RTCP packet, as if it came through SRTP (for the fuzz harness).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn media_receive_plain(&mut self, now: Instant, data: &[u8]) {
+        self.now = self.now.max(now);
+        if matches!(data.get(1), Some(192..=223)) {
+            self.media_rtcp_receive(now, data);
+        } else {
+            self.media_rtp_receive(now, Bytes::copy_from_slice(data), false);
+        }
+        self.media_flush_feedback(now);
+    }
+
+    /// Incoming SSRCs tracked (bounded by `MAX_ROUTES`).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn media_routes(&self) -> usize {
+        self.media.routes.len()
+    }
+
     fn media_rtp_receive(&mut self, now: Instant, data: Bytes, owned: bool) {
         let Ok(p) = RtpPacket::new_checked(&data[..]) else {
             self.media.counters.malformed += 1;
@@ -436,7 +454,18 @@ impl PeerConnection {
     /// mid, by the peer's `a=ssrc` lines, by rid / repaired-rid, by payload type.
     fn media_discover<T: AsRef<[u8]>>(&mut self, p: &RtpPacket<T>) -> Option<Route> {
         if self.media.routes.len() >= MAX_ROUTES {
-            return None;
+            // Forget SSRCs whose streams are gone (replaced by newer ones).
+            let receivers = &self.media.receivers;
+            self.media.routes.retain(|ssrc, r| {
+                receivers.get(&r.transceiver).is_some_and(|rx| {
+                    rx.streams
+                        .iter()
+                        .any(|s| s.ssrc == r.media_ssrc || s.rtx_ssrc == Some(*ssrc))
+                })
+            });
+            if self.media.routes.len() >= MAX_ROUTES {
+                return None;
+            }
         }
         let ssrc = p.ssrc().0;
         let pt = p.payload_type();
