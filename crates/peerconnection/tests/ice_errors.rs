@@ -13,7 +13,8 @@ fn an_unanswering_stun_server_is_reported() {
         ..Config::default()
     };
     let mut pc = PeerConnection::new(config, now).unwrap();
-    pc.add_local_socket("127.0.0.1:5000".parse().unwrap())
+    // A routable socket: oxrtc-ice gathers toward a routable server only from one.
+    pc.add_local_socket("192.0.2.10:5000".parse().unwrap())
         .unwrap();
     pc.create_data_channel("x", DataChannelInit::default())
         .unwrap();
