@@ -347,8 +347,23 @@ fn audio_and_video_both_ways_with_loss_repaired_by_nack_and_rtx() {
         assert!(out[0]["nackCount"].as_u64().unwrap() > 0);
         let rin = find(&st, "remote-inbound-rtp", "video");
         assert!(rin[0]["roundTripTime"].as_f64().unwrap() > 0.03);
+        let src = st
+            .iter()
+            .find(|o| o["type"] == "media-source" && o["kind"] == "video")
+            .unwrap();
+        assert_eq!(src["frames"].as_u64().unwrap(), looped.len() as u64);
+        assert_eq!(out[0]["mediaSourceId"], src["id"]);
+        let codec = st.iter().find(|o| o["id"] == out[0]["codecId"]).unwrap();
+        assert_eq!(codec["type"], "codec");
+        assert_eq!(codec["mimeType"], "video/VP8");
+        assert_eq!(codec["clockRate"], 90000);
         let st = s.sim.endpoint(to).stats_json();
         let inb = find(&st, "inbound-rtp", "video");
+        let rout = find(&st, "remote-outbound-rtp", "video");
+        assert_eq!(rout[0]["localId"], inb[0]["id"]);
+        assert!(rout[0]["packetsSent"].as_u64().unwrap() > 100);
+        assert!(rout[0]["remoteTimestamp"].as_f64().unwrap() > 1.7e12);
+        assert!(inb[0]["jitter"].as_f64().unwrap() > 0.0);
         assert!(inb[0]["retransmittedPacketsReceived"].as_u64().unwrap() > 0);
         assert!(inb[0]["nackCount"].as_u64().unwrap() > 0);
         assert!(inb[0]["framesReceived"].as_u64().unwrap() >= video.len() as u64);
@@ -578,7 +593,10 @@ fn forwarded_packets_take_the_senders_ssrc_and_numbering() {
             .collect();
         peer.events
             .retain(|e| !matches!(e, Event::RtpPacket { .. }));
-        for p in packets {
+        for mut p in packets {
+            // An SFU passes the AV1 dependency descriptor through untouched (here a
+            // made-up one, on audio; the extension is negotiated for video only).
+            p.dependency_descriptor = Some(Bytes::from_static(&[0x80, 0x01, 0x02]));
             peer.pc.sender(tb).unwrap().write_rtp(now, &p).unwrap();
             reflected += 1;
         }
@@ -600,6 +618,7 @@ fn forwarded_packets_take_the_senders_ssrc_and_numbering() {
     let a_ssrc = s.sim.endpoint_mut(a).pc.sender(ta).unwrap().ssrcs()[0].0;
     assert_ne!(a_ssrc, b_ssrc);
     for (i, p) in back.iter().enumerate() {
+        assert_eq!(p.dependency_descriptor, None, "not negotiated for audio");
         assert_eq!(p.ssrc, b_ssrc);
         assert_eq!(&p.payload[..], &tone(60)[i][..]);
         assert_eq!(
@@ -902,4 +921,58 @@ fn transforms_see_every_frame_and_can_encrypt_it_end_to_end() {
     assert!(raw.iter().all(|p| !video
         .iter()
         .any(|v| v.len() > 20 && p.ends_with(&v[v.len() - 16..]))));
+}
+
+#[test]
+fn the_dependency_descriptor_is_forwarded_untouched() {
+    let mut s = setup(38, LinkConfig::default());
+    let (a, b) = (s.a, s.b);
+    let ta = s
+        .sim
+        .endpoint_mut(a)
+        .pc
+        .add_track(MediaStreamTrack::new(MediaKind::Video, "cam"), &["a"])
+        .unwrap();
+    negotiate(&mut s.sim, a, b, |_| {});
+    let tb = s.sim.endpoint(b).pc.transceivers().next().unwrap().id();
+    connect(&mut s);
+    // A forwarded AV1-style packet with a dependency descriptor longer than a one-byte
+    // extension element can carry (two-byte form, a=extmap-allow-mixed).
+    let dd: Vec<u8> = (0..40u8).collect();
+    let now = s.sim.now();
+    for i in 0..5u16 {
+        let p = oxrtc::MediaPacket {
+            payload_type: 96,
+            sequence_number: 1000 + i,
+            timestamp: 3000 * u32::from(i),
+            marker: true,
+            ssrc: 42,
+            payload: Bytes::from_static(&[0x90, 0x80, 0x80, 0x01, 0x10, 0x02, 0x00, 0x9d]),
+            dependency_descriptor: Some(Bytes::from(dd.clone())),
+            ..oxrtc::MediaPacket::default()
+        };
+        s.sim
+            .endpoint_mut(a)
+            .pc
+            .sender(ta)
+            .unwrap()
+            .write_rtp(now, &p)
+            .unwrap();
+    }
+    s.sim.run_for(Duration::from_millis(200));
+    let got: Vec<Option<Bytes>> = s
+        .sim
+        .endpoint(b)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RtpPacket {
+                transceiver,
+                packet,
+            } if *transceiver == tb => Some(packet.dependency_descriptor.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 5);
+    assert!(got.iter().all(|d| d.as_deref() == Some(&dd[..])));
 }

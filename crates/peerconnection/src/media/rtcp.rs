@@ -320,3 +320,104 @@ fn keyframe_request(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::MediaStreamTrack;
+    use crate::transceiver::MediaKind;
+    use crate::{Config, PeerConnection};
+    use oxrtc_rtp::rtcp::Remb;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn negotiated() -> (PeerConnection, TransceiverId) {
+        let now = Instant::now();
+        let mk = |s| {
+            PeerConnection::with_rng(
+                Config::default(),
+                now,
+                rand_chacha::ChaCha20Rng::seed_from_u64(s),
+            )
+            .unwrap()
+        };
+        let (mut a, mut b) = (mk(1), mk(2));
+        let t = a
+            .add_track(MediaStreamTrack::new(MediaKind::Video, "cam"), &[])
+            .unwrap();
+        a.set_local_description(None).unwrap();
+        b.set_remote_description(a.local_description().unwrap())
+            .unwrap();
+        b.set_local_description(None).unwrap();
+        a.set_remote_description(b.local_description().unwrap())
+            .unwrap();
+        while a.poll_event().is_some() {}
+        (a, t)
+    }
+
+    fn wire(packets: &[RtcpPacket]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for p in packets {
+            p.write(&mut buf).unwrap();
+        }
+        buf
+    }
+
+    #[test]
+    fn remb_pli_and_fir_are_understood() {
+        let (mut a, t) = negotiated();
+        let now = a.now;
+        let ssrc = a.sender(t).unwrap().ssrcs()[0].0;
+        let peer = Ssrc(0x5150);
+        let remb = RtcpPacket::Remb(Remb::new(peer, 1_500_000, vec![Ssrc(ssrc)]));
+        a.media_rtcp_receive(now, &wire(&[remb]));
+        let got = a.media.remb_bitrate.unwrap();
+        assert!((1_400_000..=1_500_000).contains(&got), "{got}");
+        // A PLI, then the same FIR twice (one request), then a new FIR sequence number.
+        let pli = RtcpPacket::Pli(Pli {
+            sender_ssrc: peer,
+            media_ssrc: Ssrc(ssrc),
+        });
+        let fir = |seq_nr| {
+            RtcpPacket::Fir(Fir {
+                sender_ssrc: peer,
+                media_ssrc: Ssrc(0),
+                entries: vec![FirEntry {
+                    ssrc: Ssrc(ssrc),
+                    seq_nr,
+                }],
+            })
+        };
+        a.media_rtcp_receive(now, &wire(&[pli, fir(1)]));
+        a.media_rtcp_receive(now, &wire(&[fir(1)]));
+        a.media_rtcp_receive(now, &wire(&[fir(2)]));
+        // About an SSRC that is not ours: ignored.
+        a.media_rtcp_receive(
+            now,
+            &wire(&[RtcpPacket::Pli(Pli {
+                sender_ssrc: peer,
+                media_ssrc: Ssrc(ssrc ^ 1),
+            })]),
+        );
+        let kinds: Vec<KeyframeRequestKind> = std::iter::from_fn(|| a.poll_event())
+            .filter_map(|e| match e {
+                Event::KeyframeRequest {
+                    transceiver, kind, ..
+                } if transceiver == t => Some(kind),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                KeyframeRequestKind::Pli,
+                KeyframeRequestKind::Fir,
+                KeyframeRequestKind::Fir
+            ]
+        );
+        let e = &a.media.senders[&t].encodings[0].counters;
+        assert_eq!((e.pli_received, e.fir_received), (1, 2));
+        // Garbage is counted, not fatal.
+        a.media_rtcp_receive(now, &[0x80, 200, 0, 9, 1, 2]);
+        assert_eq!(a.media.counters.malformed, 1);
+    }
+}
