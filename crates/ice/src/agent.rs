@@ -1004,7 +1004,13 @@ impl Agent {
             r.handle_timeout(now);
         }
         self.drain_relays(now);
-        self.consent(now);
+        // A pair whose consent expired hands the path to another, whose own consent work
+        // may be due as well: run again until the path stays (at most once per pair).
+        for _ in 0..=self.pairs.len() {
+            if !self.consent(now) {
+                break;
+            }
+        }
         if now >= self.next_check && self.pace(now) {
             self.next_check = now + self.config.ta;
         }
@@ -1590,6 +1596,9 @@ impl Agent {
                 RelayOutput::Allocated { relayed, mapped } => {
                     self.on_allocated(id, relayed, mapped)
                 }
+                RelayOutput::PermissionFailed { peer, refused } => {
+                    self.on_permission_failed(id, peer, refused)
+                }
                 RelayOutput::Failed { code, reason } => {
                     let url = self
                         .relays
@@ -1610,6 +1619,47 @@ impl Agent {
                     }
                 }
             }
+        }
+    }
+
+    /// The TURN server refused a permission (RFC 8656 §9: e.g. 403 for a peer address it
+    /// does not relay to): the pairs from that relay to that address can never work, so
+    /// they fail now rather than after their checks' last retransmission (which would hold
+    /// nomination back for a better-looking pair). A request that went unanswered (a lost
+    /// create or refresh) is asked again while a pair still needs it: data through the
+    /// relay stops without a permission.
+    fn on_permission_failed(&mut self, relay: u32, peer: IpAddr, refused: bool) {
+        let pairs: Vec<(PairId, RemoteId)> = self
+            .pairs
+            .iter()
+            .filter(|p| p.state != PairState::Failed || p.valid)
+            .filter(|p| {
+                self.local_cand(p.local)
+                    .is_some_and(|l| l.relay == Some(relay))
+            })
+            .filter(|p| {
+                self.remote_cand(p.remote)
+                    .is_some_and(|r| r.addr.ip() == peer)
+            })
+            .map(|p| (p.id, p.remote))
+            .collect();
+        if refused {
+            for (id, _) in pairs {
+                if let Some(tx) = self.pair(id).and_then(|p| p.tx) {
+                    if let Some(t) = self.txs.get_mut(&tx) {
+                        t.cancelled = true;
+                    }
+                }
+                self.fail_pair(id);
+            }
+        } else if let Some((_, remote)) = pairs.first() {
+            let addr = self.remote_cand(*remote).map(|r| r.addr);
+            let now = self.now;
+            if let (Some(addr), Some(r)) = (addr, self.relays.iter_mut().find(|r| r.id() == relay))
+            {
+                r.create_permission(now, addr);
+            }
+            self.flush_relay_transmits();
         }
     }
 
@@ -2575,11 +2625,13 @@ impl Agent {
         Duration::from_nanos((interval.as_nanos() as u64).saturating_mul(permille) / 1000)
     }
 
-    fn consent(&mut self, now: Instant) {
+    /// Consent work on the path in use (RFC 7675). Returns whether consent expired on a
+    /// pair (which failed, so another path may be in use now).
+    fn consent(&mut self, now: Instant) -> bool {
         match self.sending_path() {
             Some(PathRef::Pair(id)) => {
                 let Some(p) = self.pair(id).cloned() else {
-                    return;
+                    return false;
                 };
                 let last = p.last_success.unwrap_or(now);
                 if now >= last + self.config.consent_timeout {
@@ -2595,7 +2647,7 @@ impl Agent {
                     for o in others {
                         self.trigger(o, false);
                     }
-                    return;
+                    return true;
                 }
                 if self.config.lite {
                     // A lite agent sends no checks; keepalives keep NAT bindings on the
@@ -2603,7 +2655,7 @@ impl Agent {
                     if now >= self.last_sent + KEEPALIVE_INTERVAL {
                         self.keepalive(now, id);
                     }
-                    return;
+                    return false;
                 }
                 let disconnected = self
                     .disconnected_at(p.last_success, p.consent_pending)
@@ -2634,14 +2686,14 @@ impl Agent {
             }
             Some(PathRef::Previous) => {
                 let Some(p) = self.previous.clone() else {
-                    return;
+                    return false;
                 };
                 if now >= p.last_success + self.config.consent_timeout {
                     self.previous = None;
-                    return;
+                    return true;
                 }
                 if self.config.lite || now < p.consent_next || p.tx.is_some() {
-                    return;
+                    return false;
                 }
                 let username = format!(
                     "{}:{}",
@@ -2677,6 +2729,7 @@ impl Agent {
             }
             None => {}
         }
+        false
     }
 
     fn expire_lookups(&mut self, now: Instant) {

@@ -2,7 +2,7 @@
 //! oxrtc-turn's sans-IO client.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use oxrtc_stun::{Class, Message, Method};
@@ -25,6 +25,9 @@ pub(crate) enum RelayOutput {
     },
     /// The allocation failed or is gone.
     Failed { code: u16, reason: String },
+    /// Creating or refreshing the permission for `peer` failed: the server `refused` it
+    /// (an error response such as 403), or the request went unanswered.
+    PermissionFailed { peer: IpAddr, refused: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +278,12 @@ impl Relay {
                         code: 701,
                         reason: "turn allocation expired".into(),
                     });
+                }
+                Event::PermissionFailed { peer, error } => {
+                    tracing::debug!(%peer, %error, "turn permission failed");
+                    let refused = matches!(error, oxrtc_turn::Error::Response(_));
+                    self.pending
+                        .push_back(RelayOutput::PermissionFailed { peer, refused });
                 }
                 Event::Data { peer, data } => {
                     if self.data.len() < 64 {

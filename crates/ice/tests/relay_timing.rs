@@ -325,3 +325,128 @@ fn gathering_takes_the_servers_round_trips_only() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_refused_permission_fails_its_pair_at_once() {
+    // A TURN server that does not relay to private addresses (as deployed servers are
+    // configured): A, relay-only, pairs its relayed candidate with B's private host
+    // candidate (the best pair) and B's server-reflexive one. The server refuses the
+    // permission for the private one (403): that pair fails then, instead of retransmitting
+    // its check for 9 s while nomination waits out its 1 s timeout for it.
+    let latency = Duration::from_millis(5);
+    let start = Instant::now();
+    let mut net = Network::new(460, start);
+    net.set_link(link(latency));
+    let stun = net.add_stun_server();
+    let turn_ip = net.new_address(RealmId::INTERNET);
+    let turn = SocketAddr::new(turn_ip, 3478);
+    let config = oxrtc_turn::ServerConfig {
+        users: vec![("alice".to_owned(), "secret".to_owned())],
+        ..oxrtc_turn::ServerConfig::default()
+    };
+    let relay = oxrtc_ice::sim::TurnRelay::with_config(turn, config, start, 7);
+    net.add_server(RealmId::INTERNET, &[turn_ip], Box::new(relay));
+    let (ha, a_ip) = net.add_host(RealmId::INTERNET);
+    let (_, home) = net.add_nat(oxrtc_ice::sim::NatType::FullCone, RealmId::INTERNET);
+    let (hb, b_ip) = net.add_host(home);
+    let mut sim: Simulation<IcePeer> = Simulation::new(net);
+    let servers = vec![
+        IceServer::stun(format!("stun:{stun}")),
+        IceServer::turn(format!("turn:{turn}"), "alice", "secret"),
+    ];
+    let ca = AgentConfig {
+        controlling: true,
+        ice_servers: servers.clone(),
+        transport_policy: TransportPolicy::Relay,
+        ..AgentConfig::default()
+    };
+    let cb = AgentConfig {
+        controlling: false,
+        ice_servers: servers,
+        ..AgentConfig::default()
+    };
+    let a = sim.add(ha, IcePeer::new(ca, start, 921));
+    let b = sim.add(hb, IcePeer::new(cb, start, 922));
+    sim.endpoint_mut(a)
+        .add_socket(start, LocalSocket::udp(SocketAddr::new(a_ip, 5000)));
+    sim.endpoint_mut(b)
+        .add_socket(start, LocalSocket::udp(SocketAddr::new(b_ip, 6000)));
+    IcePeer::exchange_credentials(&mut sim, a, b);
+    sim.endpoint_mut(a).agent.gather(start);
+    sim.endpoint_mut(b).agent.gather(start);
+    let nominated = sim.run_until(start + Duration::from_secs(5), |sim| {
+        IcePeer::trickle(sim, a, b);
+        [a, b].iter().all(|&p| {
+            sim.endpoint(p)
+                .agent
+                .selected_pair()
+                .is_some_and(|s| s.nominated)
+        })
+    });
+    assert!(nominated);
+    let pair = sim.endpoint(a).agent.selected_pair().unwrap();
+    assert_eq!(pair.local.typ, CandidateType::Relayed);
+    assert_eq!(pair.remote.typ, CandidateType::ServerReflexive);
+    let took = sim.now() - start;
+    assert!(
+        took < Duration::from_millis(300),
+        "nominated after {took:?}: the refused pair held nomination back"
+    );
+}
+
+#[test]
+fn a_permission_refresh_that_went_unanswered_is_asked_again() {
+    // A's link is down from just before its permission refresh (240 s) until after the
+    // refresh transaction gave up (39.5 s later); consent is given 90 s here so the call
+    // outlives the outage. The permission must be asked for again, or no data leaves A's
+    // relay once the link is back.
+    let latency = Duration::from_millis(5);
+    let mut sc = relay_scenario(
+        470,
+        Place::Public,
+        Place::Public,
+        |t| format!("turn:{t}"),
+        |c| {
+            c.transport_policy = TransportPolicy::Relay;
+            c.consent_timeout = Duration::from_secs(90);
+        },
+        |c| {
+            c.transport_policy = TransportPolicy::Relay;
+            c.consent_timeout = Duration::from_secs(90);
+        },
+    );
+    sc.sim.network_mut().set_link(link(latency));
+    assert!(run_connect(&mut sc, Duration::from_secs(2)));
+    let (a, b) = (sc.a, sc.b);
+    let host_a = sc.sim.host(a).unwrap();
+    sc.sim
+        .run_until(sc.start + Duration::from_secs(235), |_| false);
+    sc.sim.network_mut().set_host_link(host_a, LinkConfig::DOWN);
+    sc.sim
+        .run_until(sc.start + Duration::from_secs(285), |_| false);
+    sc.sim.network_mut().set_host_link(host_a, LinkConfig::NONE);
+    // Back: within a few seconds (the disconnected pair is checked every second) data
+    // flows both ways again, also past 300 s, when the permission would have expired on
+    // the server (the channel, which works without it on the client, is only refreshed at
+    // 540 s).
+    for at in [290, 310] {
+        sc.sim
+            .run_until(sc.start + Duration::from_secs(at), |_| false);
+        data_both_ways(&mut sc);
+    }
+    assert!(connected(state(&sc.sim, a)) && connected(state(&sc.sim, b)));
+}
+
+fn data_both_ways(sc: &mut Scenario) {
+    let (a, b) = (sc.a, sc.b);
+    for n in 0..3 {
+        assert!(
+            data_flows(&mut sc.sim, a, b, &packet(a, n), Duration::from_millis(100)),
+            "a -> b after the outage"
+        );
+        assert!(
+            data_flows(&mut sc.sim, b, a, &packet(b, n), Duration::from_millis(100)),
+            "b -> a after the outage"
+        );
+    }
+}

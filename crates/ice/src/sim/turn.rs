@@ -46,6 +46,16 @@ impl TurnRelay {
             },
             ..ServerConfig::default()
         };
+        Self::with_config(listen, config, now, seed)
+    }
+
+    /// A relay listening on `listen` with a server configuration of the caller's (users,
+    /// quotas, which peers it relays to). Host it with [`Network::new_address`] and
+    /// [`Network::add_server`].
+    ///
+    /// [`Network::new_address`]: super::Network::new_address
+    /// [`Network::add_server`]: super::Network::add_server
+    pub fn with_config(listen: SocketAddr, config: ServerConfig, now: Instant, seed: u64) -> Self {
         TurnRelay {
             server: Server::new(config, now, ChaCha20Rng::seed_from_u64(seed)),
             listen,
