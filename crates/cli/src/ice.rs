@@ -2,15 +2,13 @@
 //! `RTCConfiguration`.
 
 use crate::error::CliError;
-use oxrtc::{
-    Config, IceServer, IceServerScheme, IceServerTransport, IceServerUrl, IceTransportPolicy,
-};
+use oxrtc::{Config, IceServer, IceServerScheme, IceServerUrl, IceTransportPolicy};
 
 /// The ICE options shared by `answer`, `offer` and `serve`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct IceArgs {
     /// STUN or TURN server: `stun:HOST[:PORT]`, `turn:HOST[:PORT][?transport=udp|tcp]`,
-    /// `turns:HOST[:PORT]` (repeatable).
+    /// `turns:HOST[:PORT]` (TURN over TLS, port 5349 by default) (repeatable).
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
     /// Username for the TURN servers.
@@ -29,8 +27,8 @@ impl IceArgs {
     ///
     /// # Errors
     /// [`CliError::Usage`] for a URL that does not parse, a TURN server without
-    /// credentials, `--relay` without a TURN server, or a transport the runtime cannot use
-    /// yet (TURN over TCP or TLS).
+    /// credentials, `--relay` without a TURN server, or `stuns:` (STUN over TLS, which
+    /// neither the runtime nor browsers use).
     pub fn config(&self, base: Config) -> Result<Config, CliError> {
         let mut config = base;
         let mut has_turn = false;
@@ -38,26 +36,10 @@ impl IceArgs {
             let parsed: IceServerUrl = url
                 .parse()
                 .map_err(|e| CliError::Usage(format!("--ice-server {url}: {e}")))?;
-            if parsed.scheme == IceServerScheme::Stuns || parsed.scheme == IceServerScheme::Turns {
+            if parsed.scheme == IceServerScheme::Stuns {
                 return Err(CliError::Usage(format!(
-                    "--ice-server {url}: {}: over TLS is not supported by the oxrtc runtime yet; \
-                     use {}: over UDP",
-                    if parsed.scheme.is_turn() {
-                        "turns"
-                    } else {
-                        "stuns"
-                    },
-                    if parsed.scheme.is_turn() {
-                        "turn"
-                    } else {
-                        "stun"
-                    },
-                )));
-            }
-            if parsed.scheme.is_turn() && parsed.transport == IceServerTransport::Tcp {
-                return Err(CliError::Usage(format!(
-                    "--ice-server {url}: TURN over TCP is not supported by the oxrtc runtime \
-                     yet; use ?transport=udp"
+                    "--ice-server {url}: stuns: (STUN over TLS) is not supported; use stun: \
+                     (UDP), or turns: for TURN over TLS"
                 )));
             }
             if parsed.scheme.is_turn() {
@@ -128,7 +110,45 @@ mod tests {
         assert!(e(args(&["turn:127.0.0.1"], None, false)).contains("--ice-user"));
         assert!(e(args(&["stun:127.0.0.1"], None, true)).contains("--relay needs a TURN server"));
         assert!(e(args(&["http://x"], None, false)).contains("scheme"));
-        assert!(e(args(&["turn:h?transport=tcp"], Some("u"), false)).contains("TURN over TCP"));
-        assert!(e(args(&["turns:h"], Some("u"), false)).contains("TLS"));
+        let stuns = e(args(&["stuns:h"], None, false));
+        assert!(
+            stuns.contains("stuns:") && stuns.contains("not supported"),
+            "{stuns}"
+        );
+    }
+
+    #[test]
+    fn turn_over_tcp_and_tls_pass_through() {
+        let c = args(
+            &[
+                "turn:127.0.0.1:3478?transport=tcp",
+                "turns:turn.example.org",
+                "turns:[::1]:443?transport=tcp",
+            ],
+            Some("u"),
+            true,
+        )
+        .config(Config::default())
+        .unwrap();
+        let urls: Vec<&str> = c.ice_servers.iter().map(|s| s.urls[0].as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "turn:127.0.0.1:3478?transport=tcp",
+                "turns:turn.example.org",
+                "turns:[::1]:443?transport=tcp"
+            ]
+        );
+        assert!(c
+            .ice_servers
+            .iter()
+            .all(|s| s.username.as_deref() == Some("u")));
+        assert_eq!(c.ice_transport_policy, IceTransportPolicy::Relay);
+        // turns: without credentials is still refused.
+        let e = args(&["turns:turn.example.org"], None, false)
+            .config(Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--ice-user"), "{e}");
     }
 }

@@ -991,6 +991,35 @@ impl Agent {
         result
     }
 
+    /// The runtime's connection from `local` to the TURN server `server` (TURN over TCP or
+    /// TLS) closed or could not be opened (refused, TLS handshake failed): the allocations
+    /// on it are gone, their relayed candidates are removed and an
+    /// [`IceEvent::ServerError`] (701) says why, at once rather than after the
+    /// transactions time out. Nothing for a connection no allocation uses.
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        server: SocketAddr,
+        reason: &str,
+    ) {
+        let now = self.advance(now);
+        if self.state == ConnectionState::Closed {
+            return;
+        }
+        let mut any = false;
+        for r in &mut self.relays {
+            if r.transport() == Protocol::Tcp && r.matches(local, server) {
+                r.connection_lost(reason);
+                any = true;
+            }
+        }
+        if any {
+            self.drain_relays(now);
+            self.after_change(now);
+        }
+    }
+
     /// Advances time: retransmissions, paced checks (one per Ta), nomination, consent,
     /// lookups and TURN refreshes that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -1335,7 +1364,9 @@ impl Agent {
                     None,
                 );
             }
-            Scheme::Turn => {
+            // `turns:` is TURN over TCP whose stream the runtime wraps in TLS (RFC 8656
+            // §3.1): to the agent it is a stream like `?transport=tcp`.
+            Scheme::Turn | Scheme::Turns => {
                 let wanted = match s.url.transport {
                     Protocol::Udp => sock.info.protocol == Protocol::Udp,
                     // TURN over TCP: the runtime opens the connection from the interface of
@@ -1395,8 +1426,9 @@ impl Agent {
                 }
                 self.drain_relays(now);
             }
-            Scheme::Stuns | Scheme::Turns => {
-                // TLS to the server would need a TLS stack in the runtime; not offered yet.
+            Scheme::Stuns => {
+                // STUN over TLS brings nothing over UDP STUN for gathering, and browsers do
+                // not do it either.
                 let url = s.text.clone();
                 if let Some(s) = self.servers.get_mut(server) {
                     s.failed = true;
@@ -1404,7 +1436,7 @@ impl Agent {
                 self.emit(IceEvent::ServerError {
                     url,
                     code: 701,
-                    reason: "stuns/turns (tls) not supported".into(),
+                    reason: "stuns: (stun over tls) is not supported; use stun: or turns:".into(),
                 });
             }
         }
@@ -4210,6 +4242,64 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    #[test]
+    fn turns_is_turn_over_a_stream_and_stuns_is_refused() {
+        let now = Instant::now();
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let config = AgentConfig {
+            include_loopback: true,
+            transport_policy: TransportPolicy::Relay,
+            ice_servers: vec![
+                IceServer::turn("turns:127.0.0.1", "user", "pass"),
+                IceServer::stun("stuns:127.0.0.1:5350"),
+            ],
+            ..AgentConfig::default()
+        };
+        let mut a = Agent::new(config, now, &mut rng);
+        a.add_host_socket(now, addr("127.0.0.1:5000")).unwrap();
+        a.gather(now);
+        let t = a.poll_transmit().expect("an allocate request");
+        assert_eq!(
+            t.transport,
+            Protocol::Tcp,
+            "the runtime wraps the stream in tls"
+        );
+        assert_eq!(t.destination, addr("127.0.0.1:5349"), "default turns port");
+        assert_eq!(t.source, addr("127.0.0.1:5000"));
+        let m = Message::new_checked(&t.contents[..]).unwrap();
+        assert_eq!(m.method(), Method::Allocate);
+        assert!(a.poll_transmit().is_none(), "nothing for stuns:");
+        let errors: Vec<_> = std::iter::from_fn(|| a.poll_event())
+            .filter_map(|e| match e {
+                IceEvent::ServerError { url, code, reason } => Some((url, code, reason)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "stuns:127.0.0.1:5350");
+        assert_eq!(errors[0].1, 701);
+        assert!(errors[0].2.contains("not supported"), "{}", errors[0].2);
+        // The runtime could not open the TLS stream: the relay fails at once.
+        assert_eq!(a.gathering_state(), GatheringState::Gathering);
+        a.handle_stream_closed(
+            now,
+            addr("127.0.0.1:5000"),
+            addr("127.0.0.1:5349"),
+            "refused",
+        );
+        let failed: Vec<_> = std::iter::from_fn(|| a.poll_event())
+            .filter(|e| matches!(e, IceEvent::ServerError { code: 701, .. }))
+            .collect();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(a.gathering_state(), GatheringState::Complete);
+        let later = now + Duration::from_secs(5);
+        a.handle_timeout(later);
+        assert!(
+            a.poll_transmit().is_none(),
+            "no retransmission to a lost server"
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ impl<'a> Datagram<'a> {
 ///
 /// Over TCP, `source`/`destination` name the connection: for an active local candidate the
 /// runtime opens (or reuses) a connection from that local address to `destination`, and
-/// frames `contents` with RFC 4571's 16-bit length.
+/// frames `contents` with RFC 4571's 16-bit length. To a TURN server over TCP (or TLS, for
+/// `turns:`; see [`Agent::is_turn_server`](crate::Agent::is_turn_server)) the contents are
+/// already framed (STUN messages, ChannelData padded to 4 bytes, RFC 8656 §12.5): the
+/// runtime writes them as they are, from a connection opened from `source`'s interface, and
+/// hands back each whole STUN or ChannelData message it reads, with `local` = `source`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct Transmit {

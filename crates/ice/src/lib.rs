@@ -89,7 +89,8 @@
 //! - No sockets, DNS or mDNS: names are resolved by the runtime through
 //!   [`IceEvent::Resolve`] / [`Agent::handle_resolved`]. Local host candidates are not
 //!   hidden behind mDNS names.
-//! - `stuns:` and `turns:` (TLS to the server) are reported as unsupported servers.
+//! - `stuns:` (STUN over TLS) is reported as an unsupported server. `turns:` is TURN over
+//!   TCP to the agent (default port 5349): the runtime wraps that stream in TLS.
 //! - One component only (rtcp-mux and BUNDLE, as WebRTC always does).
 //! - The agent never nominates aggressively (RFC 8445 dropped it); as the controlled side it
 //!   accepts it.

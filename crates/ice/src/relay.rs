@@ -47,6 +47,8 @@ pub(crate) struct Relay {
     client: Client,
     relayed: Option<SocketAddr>,
     state: State,
+    /// The stream to the server is gone: the client is silenced for good.
+    lost: bool,
     /// Datagrams for the server, in order. The agent moves them to its own queue right
     /// after every command, so a CreatePermission never waits for the next input.
     transmits: VecDeque<Transmit>,
@@ -86,6 +88,7 @@ impl Relay {
             client,
             relayed: None,
             state: State::Allocating,
+            lost: false,
             transmits: VecDeque::new(),
             pending: VecDeque::new(),
             data: Vec::new(),
@@ -130,6 +133,21 @@ impl Relay {
         self.state != State::Closed && self.socket == local && self.client.server() == remote
     }
 
+    /// The stream to the server (TCP, TLS) ended: the allocation is gone with it (RFC 8656
+    /// §3.1 ties it to the connection).
+    pub(crate) fn connection_lost(&mut self, reason: &str) {
+        if !self.lost {
+            self.lost = true;
+            self.state = State::Closed;
+            self.transmits.clear();
+            self.data.clear();
+            self.pending.push_back(RelayOutput::Failed {
+                code: 701,
+                reason: format!("connection to the turn server lost: {reason}"),
+            });
+        }
+    }
+
     /// Releases the allocation (a Refresh with lifetime 0).
     pub(crate) fn close(&mut self, now: Instant) {
         if self.state != State::Closed {
@@ -140,13 +158,16 @@ impl Relay {
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+        if !self.lost && self.client.poll_timeout().is_some_and(|t| t <= now) {
             self.client.handle_timeout(now);
             self.pump();
         }
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.lost {
+            return None;
+        }
         self.client.poll_timeout()
     }
 
@@ -204,6 +225,9 @@ impl Relay {
         peer: SocketAddr,
         data: &[u8],
     ) -> Option<Transmit> {
+        if self.lost {
+            return None;
+        }
         if let Err(e) = self.client.send_to(now, peer, data) {
             tracing::debug!(error = %e, %peer, "relay send failed");
             return None;
@@ -224,7 +248,7 @@ impl Relay {
     /// Binds a channel to `peer` (done for the selected pair): 4-byte ChannelData headers
     /// instead of 36-byte Send indications.
     pub(crate) fn bind_channel(&mut self, now: Instant, peer: SocketAddr) {
-        if self.client.channel(peer).is_none() {
+        if !self.lost && self.client.channel(peer).is_none() {
             if let Err(e) = self.client.bind_channel(now, peer) {
                 tracing::debug!(error = %e, %peer, "channel bind failed");
             }
@@ -247,6 +271,12 @@ impl Relay {
 
     /// Moves the client's outputs into ours.
     fn pump(&mut self) {
+        if self.lost {
+            // Nothing more goes to or comes from a server whose connection is gone.
+            while self.client.poll_transmit().is_some() {}
+            while self.client.poll_event().is_some() {}
+            return;
+        }
         while let Some(t) = self.client.poll_transmit() {
             let t = self.wrap(t);
             self.transmits.push_back(t);

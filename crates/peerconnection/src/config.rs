@@ -31,6 +31,11 @@ pub struct Config {
     /// DTLS role we take when answering an `actpass` offer. Default
     /// [`DtlsRole::Client`] (`a=setup:active`, RFC 8842 §5.3 recommends it).
     pub answer_dtls_role: DtlsRole,
+    /// CA certificates (DER) the runtime trusts for `turns:` servers besides the Web PKI
+    /// roots (Mozilla's, from `webpki-roots`): for a private CA, or a test's self-signed
+    /// one. Default empty. The server's certificate must name the URL's host (a DNS name,
+    /// or an IP address for an IP literal).
+    pub tls_root_certificates: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for Config {
@@ -43,6 +48,7 @@ impl fmt::Debug for Config {
             .field("interface_filter", &self.interface_filter)
             .field("max_message_size", &self.max_message_size)
             .field("answer_dtls_role", &self.answer_dtls_role)
+            .field("tls_root_certificates", &self.tls_root_certificates.len())
             .finish()
     }
 }

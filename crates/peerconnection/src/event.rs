@@ -99,6 +99,12 @@ pub enum Event {
     /// The connection failed for this reason (DTLS failure, fingerprint mismatch, ICE
     /// failure, SCTP abort); `ConnectionStateChange(Failed)` accompanies it.
     Failed(Error),
+    /// Resolve this host name of a remote candidate (an mDNS `*.local` name, as browsers
+    /// send by default) or of an ICE server, and answer with
+    /// [`PeerConnection::handle_resolved`](crate::PeerConnection::handle_resolved). The
+    /// tokio runtime does it (mDNS with the default feature `mdns`). Left unanswered, the
+    /// candidate is dropped after 5 s.
+    ResolveHostname(String),
 }
 
 /// ICE gathering state (W3C `RTCIceGatheringState`).

@@ -84,6 +84,22 @@ impl PeerConnection {
         Ok(())
     }
 
+    /// The answer to [`Event::ResolveHostname`]: the addresses `name` resolved to, empty
+    /// if it did not resolve. Remote candidates with that name are added with an address
+    /// of a family a local socket has; unresolvable ones are dropped with a log line, not
+    /// an error (RFC 8445 §5.1.3 with mDNS names, as browsers send them).
+    pub fn handle_resolved(&mut self, now: Instant, name: &str, addrs: &[std::net::IpAddr]) {
+        self.now = self.now.max(now);
+        if self.is_closed() {
+            return;
+        }
+        let now = self.now;
+        if let Some(agent) = &mut self.ice.agent {
+            agent.handle_resolved(now, name, addrs);
+        }
+        self.drive();
+    }
+
     /// The local sockets reported with [`add_local_socket`](Self::add_local_socket).
     pub fn local_sockets(&self) -> &[SocketAddr] {
         &self.ice.sockets
@@ -311,15 +327,13 @@ impl PeerConnection {
         let mut progress = false;
         while let Some(t) = agent.poll_transmit() {
             progress = true;
-            if t.transport == Protocol::Udp {
-                self.transport.transmits.push_back(t);
-            }
+            // UDP datagrams, and (TCP) messages for a TURN server over TCP or TLS.
+            self.transport.transmits.push_back(t);
         }
         let mut events = Vec::new();
         while let Some(e) = agent.poll_event() {
             events.push(e);
         }
-        let now = self.now;
         for e in events {
             progress = true;
             match e {
@@ -360,11 +374,8 @@ impl PeerConnection {
                     self.maybe_start_dtls();
                 }
                 IceEvent::Resolve { name } => {
-                    // The sans-IO core resolves nothing; the runtime resolves server names
-                    // before it starts. mDNS candidates are dropped.
-                    if let Some(agent) = &mut self.ice.agent {
-                        agent.handle_resolved(now, &name, &[]);
-                    }
+                    // The sans-IO core resolves nothing: the caller (the runtime) does.
+                    self.events.push_back(Event::ResolveHostname(name));
                 }
                 IceEvent::ServerError { url, code, reason } => {
                     tracing::debug!(%url, code, %reason, "ice server error");
@@ -401,9 +412,7 @@ impl PeerConnection {
         if let Some(agent) = &mut self.ice.agent {
             agent.close(now);
             while let Some(t) = agent.poll_transmit() {
-                if t.transport == Protocol::Udp {
-                    self.transport.transmits.push_back(t);
-                }
+                self.transport.transmits.push_back(t);
             }
         }
     }

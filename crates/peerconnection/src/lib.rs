@@ -25,10 +25,16 @@
 //!   [`IceCandidateInit`]); [`PerfectNegotiation`] for glare-free renegotiation;
 //!   [`PeerConnection::stats`] as W3C `RTCStats` objects.
 //! - A tokio runtime (module `runtime`, feature `tokio`, on by default): one task per
-//!   connection owns the core, its sockets and one timer; batched UDP I/O (GSO/GRO).
+//!   connection owns the core, its sockets and one timer; batched UDP I/O (GSO/GRO);
+//!   TURN over UDP, TCP and TLS (`turns:`, rustls); remote mDNS candidates resolved with
+//!   mdns-sd (feature `mdns`, on by default).
+//! - Name resolution stays outside the core: it asks with [`Event::ResolveHostname`] and
+//!   takes the answer with [`PeerConnection::handle_resolved`]; TCP to TURN servers is
+//!   the caller's too ([`Transmit::transport`] `Tcp`, see
+//!   [`PeerConnection::handle_receive`] and [`PeerConnection::handle_stream_closed`]).
 //!
-//! Not done here yet: send-side bandwidth estimation and pacing, FEC/RED, ICE over TCP and
-//! TURN over TCP in the runtime, resolution of mDNS candidates.
+//! Not done here yet: send-side bandwidth estimation and pacing, FEC/RED, ICE over TCP
+//! (RFC 6544) in the runtime, `stuns:` servers.
 //!
 //! [`create_answer`]: PeerConnection::create_answer
 //! [`set_local_description`]: PeerConnection::set_local_description

@@ -122,6 +122,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
 mod media;
+mod resolve;
+mod turn_stream;
 
 pub use media::{LocalTrack, RemoteTrack, RtpSender, RtpTransceiver};
 
@@ -228,7 +230,9 @@ impl PeerConnection {
     /// be bound.
     pub async fn new(mut config: Config) -> Result<(PeerConnection, Events), Error> {
         config.validate()?;
-        resolve_ice_servers(&mut config).await;
+        let tls_names = resolve_ice_servers(&mut config).await;
+        let tls = turn_stream::TlsSettings::new(tls_names, &config.tls_root_certificates)
+            .map_err(Error::InvalidConfig)?;
         let addrs = local_addresses(&config);
         let mut sockets = Vec::new();
         for ip in addrs {
@@ -252,7 +256,13 @@ impl PeerConnection {
         }
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (stream_tx, stream_rx) = mpsc::unbounded_channel();
+        let (resolved_tx, resolved_rx) = mpsc::unbounded_channel();
         let driver = Driver {
+            resolver: resolve::Resolver::default(),
+            resolved_tx,
+            streams: turn_stream::Streams::new(tls),
+            stream_tx,
             core,
             sockets,
             cmd_tx: cmd_tx.downgrade(),
@@ -264,7 +274,7 @@ impl PeerConnection {
             remote: HashMap::new(),
             closed: false,
         };
-        tokio::spawn(driver.run(cmd_rx));
+        tokio::spawn(driver.run(cmd_rx, stream_rx, resolved_rx));
         Ok((
             PeerConnection {
                 cmd: cmd_tx,
@@ -658,6 +668,13 @@ struct ChannelPipe {
 struct Driver {
     core: Core,
     sockets: Vec<Socket>,
+    /// Connections to TURN servers over TCP and TLS.
+    streams: turn_stream::Streams,
+    /// Handed to the stream tasks: what they read comes back here.
+    stream_tx: mpsc::UnboundedSender<turn_stream::StreamInput>,
+    /// Host name lookups (mDNS candidates).
+    resolver: resolve::Resolver,
+    resolved_tx: mpsc::UnboundedSender<resolve::Resolved>,
     /// A weak sender, handed to channel handles so they do not keep the task alive alone.
     cmd_tx: mpsc::WeakUnboundedSender<Command>,
     events: mpsc::UnboundedSender<Event>,
@@ -681,7 +698,12 @@ const RX_ARENA: usize = 256 * 1024;
 const RECV_BUF: usize = 64 * 1024;
 
 impl Driver {
-    async fn run(mut self, mut cmd_rx: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        mut stream_rx: mpsc::UnboundedReceiver<turn_stream::StreamInput>,
+        mut resolved_rx: mpsc::UnboundedReceiver<resolve::Resolved>,
+    ) {
         let slots = quinn_udp::BATCH_SIZE.clamp(1, 32);
         let mut bufs: Vec<Vec<u8>> = (0..slots).map(|_| vec![0u8; RECV_BUF]).collect();
         let mut metas = vec![quinn_udp::RecvMeta::default(); slots];
@@ -719,15 +741,55 @@ impl Driver {
                     }
                 }
                 _ = writable_any(&self.sockets), if want_write => {}
+                Some((name, addrs)) = resolved_rx.recv() => {
+                    self.core.handle_resolved(Instant::now(), &name, &addrs);
+                }
+                Some(input) = stream_rx.recv() => {
+                    self.stream_input(input);
+                    while let Ok(input) = stream_rx.try_recv() {
+                        self.stream_input(input);
+                    }
+                }
                 _ = &mut timer, if deadline.is_some() => {
                     self.core.handle_timeout(Instant::now());
                 }
             }
             self.flush_core();
         }
-        // Closed: the last datagrams (close_notify, ABORT) go out best effort.
+        // Closed: the last datagrams (close_notify, ABORT, TURN deallocations) go out
+        // best effort.
         self.send_pending();
         drop(self.sockets);
+        self.resolver.close();
+        self.streams.close(Duration::from_millis(500)).await;
+    }
+
+    /// A message (or the end) of a TURN server's stream.
+    fn stream_input(&mut self, input: turn_stream::StreamInput) {
+        match input {
+            turn_stream::StreamInput::Message {
+                local,
+                server,
+                data,
+            } => {
+                let d = crate::Datagram {
+                    transport: oxrtc_ice::Protocol::Tcp,
+                    local,
+                    remote: server,
+                    contents: &data,
+                };
+                self.core.handle_receive(Instant::now(), d);
+            }
+            turn_stream::StreamInput::Closed {
+                local,
+                server,
+                reason,
+            } => {
+                self.streams.closed(local, server);
+                self.core
+                    .handle_stream_closed(Instant::now(), local, server, &reason);
+            }
+        }
     }
 
     fn command(&mut self, c: Command) {
@@ -867,6 +929,10 @@ impl Driver {
                 Event::DtmfToneChange { transceiver, tone }
             }
             CoreEvent::Failed(e) => Event::Failed(e),
+            CoreEvent::ResolveHostname(name) => {
+                self.resolver.resolve(name, self.resolved_tx.clone());
+                return;
+            }
             CoreEvent::DataChannel(id) => Event::DataChannel(self.channel_handle(id)),
             CoreEvent::ChannelOpen(id) => {
                 if let Some(p) = self.channels.get(&id) {
@@ -909,6 +975,14 @@ impl Driver {
     /// into one GSO send; stops at the first socket that would block.
     fn send_pending(&mut self) {
         while let Some(first) = self.outgoing.front() {
+            if first.transport != oxrtc_ice::Protocol::Udp {
+                // To a TURN server over TCP or TLS: its stream task writes it.
+                if let Some(t) = self.outgoing.pop_front() {
+                    self.streams
+                        .send(t.source, t.destination, t.contents, &self.stream_tx);
+                }
+                continue;
+            }
             let (src, dst, size) = (first.source, first.destination, first.contents.len());
             let Some(sock) = self.sockets.iter().find(|s| s.addr == src) else {
                 self.outgoing.pop_front();
@@ -923,6 +997,7 @@ impl Driver {
                     match self.outgoing.get(n) {
                         Some(t)
                             if t.source == src
+                                && t.transport == oxrtc_ice::Protocol::Udp
                                 && t.destination == dst
                                 && t.contents.len() <= size
                                 && !t.contents.is_empty() =>
@@ -1116,13 +1191,19 @@ fn bind(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<Socket> {
 }
 
 /// Replaces ICE server host names by an address (the sans-IO core resolves nothing).
-async fn resolve_ice_servers(config: &mut Config) {
+/// Returns the address and host name of every `turns:` server, for TLS.
+async fn resolve_ice_servers(config: &mut Config) -> Vec<(SocketAddr, String)> {
+    let mut tls = Vec::new();
     for server in &mut config.ice_servers {
         for url in &mut server.urls {
             let Ok(parsed) = url.parse::<crate::config::IceServerUrl>() else {
                 continue;
             };
-            if parsed.host.parse::<IpAddr>().is_ok() {
+            let secure = parsed.scheme == crate::config::IceServerScheme::Turns;
+            if let Ok(ip) = parsed.host.parse::<IpAddr>() {
+                if secure {
+                    tls.push((SocketAddr::new(ip, parsed.port), parsed.host.clone()));
+                }
                 continue;
             }
             let found: Option<SocketAddr> =
@@ -1134,6 +1215,9 @@ async fn resolve_ice_servers(config: &mut Config) {
                     }
                 };
             if let Some(a) = found {
+                if secure {
+                    tls.push((a, parsed.host.clone()));
+                }
                 let resolved = crate::config::IceServerUrl {
                     host: a.ip().to_string(),
                     ..parsed
@@ -1142,4 +1226,5 @@ async fn resolve_ice_servers(config: &mut Config) {
             }
         }
     }
+    tls
 }

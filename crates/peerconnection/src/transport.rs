@@ -209,6 +209,13 @@ impl PeerConnection {
     /// (RFC 7983 §7): STUN to ICE, DTLS to the DTLS connection, RTP/RTCP to the media layer.
     /// Malformed or unexpected datagrams are dropped and counted;
     /// they never fail the connection unless the protocol says so (a DTLS fatal alert).
+    ///
+    /// TCP transmits ([`Transmit::transport`] `Tcp`) go to a TURN server over TCP (or TLS
+    /// for `turns:` servers): the runtime keeps one connection per (`source`, `destination`),
+    /// writes the contents as they are, frames what it reads into whole STUN messages
+    /// (20 + length) and ChannelData messages (4 + length, padded to 4 bytes), and hands each
+    /// back here as a `Tcp` [`Datagram`] with `local` = the transmit's `source` and `remote`
+    /// = the server.
     pub fn handle_receive(&mut self, now: Instant, datagram: Datagram<'_>) {
         self.now = self.now.max(now);
         if self.is_closed() {
@@ -217,7 +224,10 @@ impl PeerConnection {
         self.transport.stats.packets_received += 1;
         self.transport.stats.bytes_received += datagram.contents.len() as u64;
         if datagram.transport != oxrtc_ice::Protocol::Udp {
-            self.transport.stats.dropped += 1;
+            // Over TCP only TURN servers talk to us (TURN over TCP or TLS): whole STUN and
+            // ChannelData messages, unwrapped by ICE.
+            self.ice_receive(datagram);
+            self.drive();
             return;
         }
         match classify(datagram.contents) {
@@ -231,6 +241,27 @@ impl PeerConnection {
                 datagram.remote,
                 Incoming::Borrowed(datagram.contents),
             ),
+        }
+        self.drive();
+    }
+
+    /// The runtime's TCP (or TLS) connection from `local` to the TURN server `server`
+    /// ended or could not be opened (`reason` says why): the relayed candidates on it are
+    /// gone and an [`Event::IceCandidateError`] reports it at once.
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        server: SocketAddr,
+        reason: &str,
+    ) {
+        self.now = self.now.max(now);
+        if self.is_closed() {
+            return;
+        }
+        let now = self.now;
+        if let Some(agent) = &mut self.ice.agent {
+            agent.handle_stream_closed(now, local, server, reason);
         }
         self.drive();
     }
