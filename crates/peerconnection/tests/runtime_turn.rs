@@ -380,11 +380,22 @@ async fn interop_relay_only_peers_through_coturn_over_tcp_and_tls() {
     let (a, b) = relay_call(&format!("turns:localhost:{tls_port}"), &[der]).await;
     a.close().await;
     b.close().await;
+    std::thread::sleep(Duration::from_millis(500)); // coturn's log lags
     let log = std::fs::read_to_string(guard.1.join("turnserver.log")).unwrap_or_default();
-    eprintln!("LOG{log}");
+    let allocations = log
+        .lines()
+        .filter(|l| l.contains("user <alice>") && l.contains("ALLOCATE processed, success"))
+        .count();
     assert!(
-        log.contains("TLS") || log.contains("tls"),
-        "coturn saw a tls session:\n{log}"
+        allocations >= 4,
+        "four allocations (two calls, two peers):\n{log}"
+    );
+    let tls_sessions = format!("local 127.0.0.1:{tls_port},");
+    assert!(
+        log.lines().any(|l| l.contains("user <alice>")
+            && l.contains(&tls_sessions)
+            && l.contains("TLS/TCP")),
+        "coturn saw our TLS sessions:\n{log}"
     );
     drop(guard);
 }
