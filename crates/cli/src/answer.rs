@@ -26,6 +26,10 @@ pub struct AnswerArgs {
     /// Most peer connections at once; further offers get 503.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_sessions: usize,
+    /// Store received tracks in this directory (VP8 as IVF, Opus as Ogg):
+    /// `session-N-video-MID.ivf`, `session-N-audio-MID.ogg`.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<std::path::PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub ice: crate::ice::IceArgs,
@@ -37,8 +41,10 @@ const ECHO_HIGH: usize = 16 << 20;
 const ECHO_LOW: usize = 4 << 20;
 /// How long an answer may wait for ICE gathering to complete.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a session without channels (and media) lives on.
+/// How long a session without channels and without incoming media lives on.
 const IDLE_CLOSE: Duration = Duration::from_secs(2);
+/// How long a connected session may wait for its first data channel or media.
+const FIRST_USE: Duration = Duration::from_secs(10);
 /// How long a client may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,6 +65,8 @@ pub enum AnswerError {
 struct Session {
     pc: PeerConnection,
     started: Instant,
+    /// Its reflected tracks.
+    media: Arc<media::Reflection>,
 }
 
 /// The sessions of an answerer: one peer connection per answered offer.
@@ -67,16 +75,28 @@ pub struct Answerer {
     sessions: Mutex<HashMap<u64, Session>>,
     next: AtomicU64,
     max_sessions: usize,
+    save: Option<std::path::PathBuf>,
 }
 
 impl Answerer {
     /// An answerer whose peer connections use `config`.
     pub fn new(config: Config, max_sessions: usize) -> Arc<Answerer> {
+        Self::with_save(config, max_sessions, None)
+    }
+
+    /// An answerer that also stores every received track in `save` (see
+    /// [`media::save_tracks`]).
+    pub fn with_save(
+        config: Config,
+        max_sessions: usize,
+        save: Option<std::path::PathBuf>,
+    ) -> Arc<Answerer> {
         Arc::new(Answerer {
             config,
             sessions: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             max_sessions,
+            save,
         })
     }
 
@@ -111,16 +131,25 @@ impl Answerer {
         let (pc, events) = PeerConnection::new(self.config.clone())
             .await
             .map_err(|e| AnswerError::Internal(format!("cannot create a peer connection: {e}")))?;
+        let reflection = Arc::new(media::Reflection::default());
         self.sessions().insert(
             id,
             Session {
                 pc: pc.clone(),
                 started: Instant::now(),
+                media: Arc::clone(&reflection),
             },
         );
         let (gathered_tx, mut gathered) = watch::channel(false);
         let (answered_tx, answered) = watch::channel(false);
-        tokio::spawn(Arc::clone(self).run_session(id, pc.clone(), events, gathered_tx, answered));
+        tokio::spawn(Arc::clone(self).run_session(
+            id,
+            pc.clone(),
+            events,
+            Arc::clone(&reflection),
+            gathered_tx,
+            answered,
+        ));
         let result = async {
             pc.set_remote_description(RtcSessionDescription::offer(offer_sdp.clone()))
                 .await
@@ -130,6 +159,10 @@ impl Answerer {
                         describe_description_error(&e, &offer_sdp)
                     ))
                 })?;
+            // Every incoming track goes back on its transceiver: answered sendrecv.
+            media::reflect_all(id, &pc, &reflection)
+                .await
+                .map_err(|e| AnswerError::Internal(format!("cannot reflect the media: {e}")))?;
             pc.set_local_description(None)
                 .await
                 .map_err(|e| AnswerError::Internal(format!("cannot answer: {e}")))?;
@@ -149,8 +182,12 @@ impl Answerer {
         let _ = answered_tx.send(true);
         match result {
             Ok(sdp) => {
-                media::on_answered(id, &pc).await;
-                tracing::info!(session = id, "answered");
+                if let Some(dir) = &self.save {
+                    if let Err(e) = media::save_tracks(&pc, dir, &format!("session-{id}")).await {
+                        tracing::error!(session = id, dir = %dir.display(), error = %e, "cannot save the tracks");
+                    }
+                }
+                tracing::info!(session = id, tracks = reflection.tracks(), "answered");
                 Ok((id, sdp))
             }
             Err(e) => {
@@ -168,12 +205,13 @@ impl Answerer {
         id: u64,
         pc: PeerConnection,
         mut events: Events,
+        reflection: Arc<media::Reflection>,
         gathered: watch::Sender<bool>,
         mut answered: watch::Receiver<bool>,
     ) {
         // Channels still echoing; once the last one closed (the remote hung up with an SCTP
-        // reset or ABORT) and no new one came within IDLE_CLOSE, the session ends rather
-        // than waiting ~30 s for ICE consent to expire.
+        // reset or ABORT), no new one came and no media arrived within IDLE_CLOSE, the
+        // session ends rather than waiting ~30 s for ICE consent to expire.
         let (closed_tx, mut closed_rx) = mpsc::unbounded_channel::<()>();
         let mut channels = 0usize;
         let idle = tokio::time::sleep(Duration::from_secs(3600));
@@ -197,7 +235,13 @@ impl Answerer {
                                 let _ = done.send(());
                             });
                         }
-                        Event::Track(t) => media::reflect_track(id, &pc, t),
+                        Event::Track(t) => {
+                            tracing::debug!(session = id, transceiver = ?t, "track");
+                        }
+                        Event::KeyframeRequest { transceiver, .. } => {
+                            // The peer wants a key frame of what we reflect: ask its source.
+                            reflection.request_keyframe(transceiver);
+                        }
                         Event::IceConnectionStateChange(s) => {
                             tracing::debug!(session = id, state = ?s, "ice connection state");
                         }
@@ -205,6 +249,10 @@ impl Answerer {
                             tracing::info!(session = id, state = ?s, "connection state");
                             if matches!(s, PeerConnectionState::Failed | PeerConnectionState::Closed) {
                                 break;
+                            }
+                            if s == PeerConnectionState::Connected && channels == 0 && !idle_armed {
+                                idle.as_mut().reset(tokio::time::Instant::now() + FIRST_USE);
+                                idle_armed = true;
                             }
                         }
                         Event::Failed(e) => {
@@ -222,20 +270,28 @@ impl Answerer {
                 }
                 Some(()) = closed_rx.recv() => {
                     channels = channels.saturating_sub(1);
-                    if channels == 0 && !media::session_has_media(&pc).await {
+                    if channels == 0 {
                         idle.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE);
                         idle_armed = true;
                     }
                 }
                 () = &mut idle, if idle_armed => {
-                    tracing::info!(session = id, "every data channel closed");
-                    break;
+                    if channels > 0 {
+                        idle_armed = false;
+                    } else if reflection.activity.idle_for().is_some_and(|d| d < IDLE_CLOSE) {
+                        // Media still flows: the session lives on.
+                        idle.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE);
+                    } else {
+                        tracing::info!(session = id, "no data channel open and no media arriving");
+                        break;
+                    }
                 }
             }
         }
         // An offer without usable candidates fails at once: answer it all the same (the
         // offerer then learns that ICE failed), and only then close.
         let _ = tokio::time::timeout(GATHER_TIMEOUT * 2, answered.wait_for(|a| *a)).await;
+        reflection.stop();
         let removed = self.sessions().remove(&id);
         if let Some(s) = removed {
             tracing::info!(
@@ -273,15 +329,23 @@ impl Answerer {
     }
 
     /// The `getStats()` of every session as JSON:
-    /// `{"sessions":[{"id":1,"seconds":3.2,"state":"connected","stats":[...]}]}`.
+    /// `{"sessions":[{"id":1,"seconds":3.2,"state":"connected","reflected":1,"stats":[...]}]}`
+    /// (`reflected`: tracks sent back).
     pub async fn stats_json(&self) -> serde_json::Value {
-        let pcs: Vec<(u64, f64, PeerConnection)> = self
+        let pcs: Vec<(u64, f64, PeerConnection, usize)> = self
             .sessions()
             .iter()
-            .map(|(id, s)| (*id, s.started.elapsed().as_secs_f64(), s.pc.clone()))
+            .map(|(id, s)| {
+                (
+                    *id,
+                    s.started.elapsed().as_secs_f64(),
+                    s.pc.clone(),
+                    s.media.tracks(),
+                )
+            })
             .collect();
         let mut out = Vec::new();
-        for (id, seconds, pc) in pcs {
+        for (id, seconds, pc, reflected) in pcs {
             let state = pc.connection_state().await;
             let stats = pc
                 .stats()
@@ -290,7 +354,7 @@ impl Answerer {
                 .and_then(|r| serde_json::to_value(&r.0).ok())
                 .unwrap_or(serde_json::Value::Null);
             out.push(
-                serde_json::json!({"id": id, "seconds": seconds, "state": state, "stats": stats}),
+                serde_json::json!({"id": id, "seconds": seconds, "state": state, "reflected": reflected, "stats": stats}),
             );
         }
         out.sort_by_key(|v| v["id"].as_u64());
@@ -464,7 +528,7 @@ pub async fn run(args: AnswerArgs) -> Result<(), CliError> {
     let addr = listener.local_addr()?;
     let shutdown = signal::shutdown();
     println!("listening on http://{addr}/offer");
-    let answerer = Answerer::new(config, args.max_sessions.max(1));
+    let answerer = Answerer::with_save(config, args.max_sessions.max(1), args.save);
     serve_http(listener, answerer, Site::Signaling, shutdown).await;
     Ok(())
 }

@@ -45,7 +45,8 @@ pub struct DemoArgs {
     /// Partial reliability: give up on a message after this many milliseconds.
     #[arg(long, value_name = "MS")]
     pub max_packet_life_time: Option<u16>,
-    /// Seconds of media (VP8 and Opus) after the transfer.
+    /// Seconds of media (a VP8 and an Opus track, sent from the start of the connection)
+    /// after the transfer; 0: no media.
     #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
     pub duration: f64,
     /// No progress bar (it is hidden anyway when stderr is not a terminal).
@@ -234,6 +235,16 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let mut a_conn = conn::watch_events(a_events, None);
     let (b_channels_tx, mut b_channels) = mpsc::unbounded_channel();
     let mut b_conn = conn::watch_events(b_events, Some(b_channels_tx));
+    let media_secs = if args.duration.is_finite() {
+        args.duration.clamp(0.0, 3600.0)
+    } else {
+        0.0
+    };
+    let mut demo_media = if media_secs > 0.0 {
+        Some(media::DemoMedia::add(&a).await?)
+    } else {
+        None
+    };
 
     let result = transfer(
         &args,
@@ -243,6 +254,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         &mut a_conn,
         &mut b_conn,
         &mut b_channels,
+        demo_media.as_mut(),
         t0,
     )
     .await;
@@ -262,15 +274,20 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     };
     print!("{report}");
 
-    // Media, once the runtime has it.
-    let media_line =
-        match media::demo_media(&a, &b, Duration::from_secs_f64(args.duration.max(0.0))).await {
-            Ok(first) => format!("first media packet   {:>9.1} ms\n", ms(first)),
-            Err(e) => format!("media                {e}\n"),
-        };
-    print!("{media_line}");
+    // The tracks have been sending since the connection came up: they go on a while.
+    let mut media_lost = None;
+    if let Some(m) = demo_media.as_mut() {
+        let secs = media_secs;
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        m.stop();
+        // The last packets and receiver reports.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (line, lost) = media_report(m, &a, &b, secs).await;
+        media_lost = Some(lost);
+        print!("{line}");
+    }
 
-    let summary = stats_summary(&a, &b).await;
+    let summary = stats_summary(&a, &b, media_lost).await;
     print!("{summary}");
     a.close().await;
     b.close().await;
@@ -288,6 +305,7 @@ async fn transfer(
     a_conn: &mut ConnWatch,
     b_conn: &mut ConnWatch,
     b_channels: &mut mpsc::UnboundedReceiver<DataChannel>,
+    mut demo_media: Option<&mut media::DemoMedia>,
     t0: Instant,
 ) -> Result<String, CliError> {
     let init = DataChannelInit {
@@ -324,6 +342,10 @@ async fn transfer(
         .await
         .ok_or_else(|| CliError::Connection("no offer".into()))?;
     b.set_remote_description(offer).await?;
+    if let Some(m) = demo_media.as_deref_mut() {
+        // Watch b's tracks and start sending: packets flow once DTLS is up.
+        m.start(b).await.map_err(CliError::Connection)?;
+    }
     b.set_local_description(None).await?;
     b_conn.gathered(WAIT).await?;
     let answer = b
@@ -480,20 +502,31 @@ async fn transfer(
             "DTLS connected (connection state \"connected\": ICE and DTLS up)".into(),
         ));
     }
+    let first_media = demo_media
+        .as_deref()
+        .and_then(media::DemoMedia::first_packet);
+    if let Some(t) = first_media {
+        timeline.push((
+            t.duration_since(t0),
+            "first media packet (RTP at the receiving peer)".into(),
+        ));
+    }
     timeline.sort_by_key(|(t, _)| *t);
     for (t, what) in &timeline {
         let _ = writeln!(out, "  {:>9.1}  {what}", ms(*t));
     }
-    let _ = writeln!(
-        out,
-        "  {:>9}  first media packet ({})",
-        "-",
-        if media::SUPPORTED {
-            "see below"
-        } else {
-            "media not supported yet"
-        }
-    );
+    if first_media.is_none() {
+        let _ = writeln!(
+            out,
+            "  {:>9}  first media packet ({})",
+            "-",
+            if demo_media.is_some() {
+                "none arrived yet"
+            } else {
+                "no media: --duration 0"
+            }
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "selected pair        {pair}");
     let lost = args.size.saturating_sub(p.bytes);
@@ -534,7 +567,66 @@ async fn transfer(
     Ok(out)
 }
 
-async fn stats_summary(a: &PeerConnection, b: &PeerConnection) -> String {
+/// What the media did: frames the receiver assembled, and the RTP stats of both ends.
+/// Returns the text and (packets lost, packets expected).
+async fn media_report(
+    m: &media::DemoMedia,
+    a: &PeerConnection,
+    b: &PeerConnection,
+    secs: f64,
+) -> (String, (i64, u64)) {
+    let (v, au) = m.frames();
+    let mut received = 0u64;
+    let mut lost = 0i64;
+    let mut nacks = 0u64;
+    let mut plis = 0u64;
+    let mut frames_rtp = 0u64;
+    if let Ok(r) = b.stats().await {
+        for s in &r.0 {
+            if let Stats::InboundRtp(i) = s {
+                received += i.packets_received;
+                lost += i.packets_lost;
+                nacks += i.nack_count;
+                plis += i.pli_count + i.fir_count;
+                frames_rtp += i.frames_received.unwrap_or(0);
+            }
+        }
+    }
+    let mut sent = 0u64;
+    let mut resent = 0u64;
+    let mut bytes = 0u64;
+    if let Ok(r) = a.stats().await {
+        for s in &r.0 {
+            if let Stats::OutboundRtp(o) = s {
+                sent += o.packets_sent;
+                resent += o.retransmitted_packets_sent;
+                bytes += o.bytes_sent;
+            }
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "media                VP8 320x240 at 30 fps and Opus 48 kHz from the connection's start until {secs:.1} s after the transfer"
+    );
+    let _ = writeln!(
+        out,
+        "                     received {} video frames ({} key frames; {frames_rtp} by RTP marker), {} audio frames",
+        v.frames, v.keyframes, au.frames
+    );
+    let _ = writeln!(
+        out,
+        "                     RTP {sent} packets sent ({}), {received} received, {lost} lost; {resent} retransmitted (RTX) for {nacks} NACKs, {plis} key frame requests",
+        human_bytes(bytes)
+    );
+    (out, (lost, received + lost.max(0).unsigned_abs()))
+}
+
+async fn stats_summary(
+    a: &PeerConnection,
+    b: &PeerConnection,
+    media_lost: Option<(i64, u64)>,
+) -> String {
     let mut out = String::new();
     // Loss on a data channel shows as SCTP retransmissions (each one a DATA chunk the
     // sender believed lost) and as datagrams the receiver discarded.
@@ -553,9 +645,14 @@ async fn stats_summary(a: &PeerConnection, b: &PeerConnection) -> String {
             }
         }
     }
+    let media = media_lost
+        .map(|(lost, expected)| {
+            format!("media: {lost} of {expected} RTP packets (inbound-rtp packetsLost); ")
+        })
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "packets lost         {rtx} (SCTP DATA chunks retransmitted, both directions); {discarded} datagrams discarded"
+        "packets lost         {media}data: {rtx} (SCTP DATA chunks retransmitted, both directions); {discarded} datagrams discarded"
     );
     let _ = writeln!(out, "\nstats (getStats and the SCTP association)");
     for (name, pc) in [("offerer ", a), ("answerer", b)] {

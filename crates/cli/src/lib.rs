@@ -2,13 +2,15 @@
 //!
 //! - `oxrtc demo`: two peers in one process over loopback UDP with the built-in STUN
 //!   server (`--relay`: through the built-in TURN server), a data channel transfer with a
-//!   progress bar, a timeline, the selected pair, throughput, round trip, losses and stats.
+//!   progress bar, a VP8 and an Opus track, a timeline (up to the first media packet), the
+//!   selected pair, throughput, round trip, losses and stats.
 //! - `oxrtc answer --listen ADDR` and `oxrtc offer --url URL --scenario S`: the two sides
 //!   of the signaling contract in DESIGN.md ("Signaling used by the CLI"): a WHIP-like,
 //!   non-trickle `POST /offer` (`application/sdp`, 201 with the answer), data channels
-//!   echoed unchanged, one JSON result line per offer run.
+//!   echoed unchanged, incoming tracks reflected, one JSON result line per offer run;
+//!   `--save DIR` stores received tracks (VP8 in IVF, Opus in Ogg).
 //! - `oxrtc serve`: a page embedded in the binary that connects a browser to a Rust peer
-//!   (chat over an echoed data channel, live stats from both ends).
+//!   (chat over an echoed data channel, the camera reflected, live stats from both ends).
 //! - `oxrtc stun-server` and `oxrtc turn-server`: oxrtc-stun's binding server and
 //!   oxrtc-turn's server runtime.
 //!

@@ -67,6 +67,10 @@ pub struct OfferArgs {
     /// media-echo: how long to send, in seconds.
     #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
     pub seconds: f64,
+    /// Store the received (reflected) tracks in this directory: VP8 as `video-MID.ivf`,
+    /// Opus as `audio-MID.ogg`.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<std::path::PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub ice: crate::ice::IceArgs,
@@ -134,15 +138,16 @@ async fn run_inner(args: &OfferArgs, line: &mut ResultLine) -> Result<(), CliErr
     let start = Instant::now();
     let (pc, events) = PeerConnection::new(config).await?;
     let mut conn = conn::watch_events(events, None);
+    let mut saving = Vec::new();
     let result = async {
         let mut channel = pc
             .create_data_channel("echo", DataChannelInit::default())
             .await?;
-        if args.scenario == Scenario::MediaEcho {
-            media::add_offer_transceivers(&pc)
-                .await
-                .map_err(CliError::Scenario)?;
-        }
+        let offer_media = if args.scenario == Scenario::MediaEcho {
+            Some(media::OfferMedia::add(&pc).await?)
+        } else {
+            None
+        };
         pc.set_local_description(None).await?;
         conn.gathered(timeout).await?;
         let offer = pc
@@ -189,11 +194,41 @@ async fn run_inner(args: &OfferArgs, line: &mut ResultLine) -> Result<(), CliErr
                 ))
             })?;
 
+        if let Some(dir) = &args.save {
+            saving = media::save_tracks(&pc, dir, "offer").await.map_err(|e| {
+                CliError::Usage(format!("--save {}: {e}", dir.display()))
+            })?;
+        }
         wait_open(&pc, &mut channel, &mut conn, timeout).await?;
         line.setup_ms = Some(round(start.elapsed().as_secs_f64() * 1000.0, 1));
         line.selected_pair = conn::selected_pair(&pc).await;
         tracing::info!(setup_ms = line.setup_ms, pair = ?line.selected_pair, "data channel open");
         let max = pc.with_core(|c| c.remote_max_message_size()).await?;
+
+        if let Some(m) = &offer_media {
+            let out = tokio::select! {
+                r = m.run(&pc, args.seconds, timeout) => r.map_err(CliError::Scenario)?,
+                f = conn.failed() => return Err(CliError::Connection(f)),
+            };
+            line.messages = out.video.frames + out.audio.frames;
+            line.video_frames = Some(out.video.frames);
+            line.video_keyframes = Some(out.video.keyframes);
+            line.audio_frames = Some(out.audio.frames);
+            line.rtp_packets = Some(out.rtp_packets);
+            line.packets_lost = Some(out.packets_lost);
+            line.set_rate(out.video.bytes + out.audio.bytes, out.seconds);
+            if !out.ok {
+                return Err(CliError::Scenario(format!(
+                    "reflected frames: video {}, audio {} (need {} and {}) after {:.1} s",
+                    out.video.frames,
+                    out.audio.frames,
+                    media::NEED_VIDEO,
+                    media::NEED_AUDIO,
+                    out.seconds
+                )));
+            }
+            return Ok(());
+        }
 
         let mut echo = Echo::start(channel, args.expect_text_prefix.clone(), conn.clone(), timeout);
         match args.scenario {
@@ -237,9 +272,7 @@ async fn run_inner(args: &OfferArgs, line: &mut ResultLine) -> Result<(), CliErr
                     i += 1;
                 }
             }
-            Scenario::MediaEcho => {
-                return Err(CliError::Scenario(media::NOT_SUPPORTED.to_owned()));
-            }
+            Scenario::MediaEcho => {} // ran above
         }
         let progress = echo.finish().await?;
         let t0 = echo.first_send.unwrap_or(Instant::now());
@@ -257,6 +290,12 @@ async fn run_inner(args: &OfferArgs, line: &mut ResultLine) -> Result<(), CliErr
         .is_err()
     {
         tracing::warn!("close timed out");
+    }
+    // The files are finished once the connection closed.
+    for task in saving {
+        if let Ok(Ok(Some(s))) = tokio::time::timeout(Duration::from_secs(3), task).await {
+            eprintln!("oxrtc: saved {} ({} frames)", s.path.display(), s.frames);
+        }
     }
     result
 }

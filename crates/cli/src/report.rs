@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 /// `{"peer":"oxrtc","scenario":..,"ok":..,"messages":N,"bytes":B,"seconds":S,"mbps":M,"setup_ms":T}`
-/// plus `skipped_sizes` (dc-echo), `selected_pair` and `error` when set.
+/// plus `skipped_sizes` (dc-echo), `video_frames`, `video_keyframes`, `audio_frames`,
+/// `rtp_packets`, `packets_lost` (media-echo), `selected_pair` and `error` when set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResultLine {
     /// Always `"oxrtc"`.
@@ -25,6 +26,21 @@ pub struct ResultLine {
     /// dc-echo: sizes above the remote's max-message-size, not sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_sizes: Option<Vec<usize>>,
+    /// media-echo: reflected video frames received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_frames: Option<u64>,
+    /// media-echo: key frames among them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_keyframes: Option<u64>,
+    /// media-echo: reflected audio frames received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_frames: Option<u64>,
+    /// media-echo: RTP packets received (inbound-rtp `packetsReceived`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtp_packets: Option<u64>,
+    /// media-echo: RTP packets lost (inbound-rtp `packetsLost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_lost: Option<i64>,
     /// The candidate pair used: `"host 127.0.0.1:5000 -> relay 127.0.0.1:50000"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_pair: Option<String>,

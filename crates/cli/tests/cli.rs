@@ -440,23 +440,6 @@ fn errors_people_understand() {
     let (status, _, err) = run(&["answer", "--listen", &taken], Duration::from_secs(20));
     assert_eq!(status.code(), Some(1));
     assert!(err.contains("already in use"), "{err}");
-
-    // media-echo says plainly that media is missing.
-    let (_answer, addr) = answerer();
-    let (status, v) = offer(&[
-        "--url",
-        &format!("http://{addr}/offer"),
-        "--scenario",
-        "media-echo",
-    ]);
-    assert!(!status.success());
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap()
-            .contains("media not supported yet"),
-        "{v}"
-    );
 }
 
 /// A fake answerer that replies 201 with `body` to every request.
@@ -581,15 +564,27 @@ fn failed_ice_lists_the_candidates_tried() {
 #[test]
 fn demo_runs_and_reports() {
     let (status, out, err) = run(
-        &["demo", "--size", "2MiB", "--no-progress"],
+        &["demo", "--size", "2MiB", "--no-progress", "--duration", "1"],
         Duration::from_secs(120),
     );
     assert!(status.success(), "{out}\n{err}");
+    // About 1.x s of 30 fps video and 50 packets/s audio reached the receiver.
+    let counts = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("received "))
+        .unwrap_or_else(|| panic!("no media counts in:\n{out}"));
+    let numbers: Vec<u64> = counts
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(numbers[0] >= 20 && numbers[1] >= 1, "{counts}");
+    assert!(numbers.last().copied().unwrap() >= 40, "{counts}");
     for want in [
         "ICE connected",
         "DTLS connected",
         "SCTP up, data channel open",
-        "first media packet",
+        "first media packet (RTP at the receiving peer)",
+        "media                VP8 320x240",
         "selected pair        host udp 127.0.0.1:",
         "transfer             2 MiB in",
         "round trip",
@@ -728,5 +723,193 @@ async fn serve_page_chat_and_stats() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    assert!(server.terminate().success());
+}
+
+/// Reads a saved IVF file: (header, frames, first frame is a key frame).
+fn read_ivf(path: &std::path::Path) -> (oxrtc::rtp::container::ivf::IvfHeader, usize, bool) {
+    let data = std::fs::read(path).unwrap();
+    let mut r = oxrtc::rtp::container::ivf::IvfReader::new(&data[..]).unwrap();
+    let header = *r.header();
+    let mut n = 0;
+    let mut first_key = false;
+    let mut last_ts = 0;
+    while let Some(f) = r.next_frame().unwrap() {
+        if n == 0 {
+            first_key = oxrtc_cli::media::vp8_is_keyframe(&f.data);
+        }
+        assert!(f.timestamp >= last_ts, "timestamps go forward");
+        last_ts = f.timestamp;
+        n += 1;
+    }
+    (header, n, first_key)
+}
+
+/// Reads a saved Ogg Opus file: (channels, packets of 20 ms).
+fn read_ogg(path: &std::path::Path) -> (u8, usize) {
+    let data = std::fs::read(path).unwrap();
+    let mut r = oxrtc::rtp::container::ogg::OggOpusReader::new(&data[..]).unwrap();
+    let channels = r.head().channels;
+    let mut n = 0;
+    while let Some(p) = r.next_packet().unwrap() {
+        assert_eq!(
+            oxrtc::rtp::container::ogg::opus_packet_samples(&p),
+            Some(960)
+        );
+        n += 1;
+    }
+    (channels, n)
+}
+
+#[test]
+fn media_echo_between_two_oxrtc_processes_saved_to_disk() {
+    let dir = std::env::temp_dir().join(format!("oxrtc-cli-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (a_dir, o_dir) = (dir.join("answer"), dir.join("offer"));
+    let mut answer = Proc::spawn(&[
+        "answer",
+        "--listen",
+        "127.0.0.1:0",
+        "--save",
+        a_dir.to_str().unwrap(),
+    ]);
+    let addr = answer.listening();
+    let (status, v) = offer(&[
+        "--url",
+        &format!("http://{addr}/offer"),
+        "--scenario",
+        "media-echo",
+        "--seconds",
+        "2",
+        "--save",
+        o_dir.to_str().unwrap(),
+    ]);
+    assert!(status.success(), "{v}");
+    assert_eq!(v["scenario"], "media-echo");
+    let video = v["video_frames"].as_u64().unwrap();
+    let audio = v["audio_frames"].as_u64().unwrap();
+    // 2 s of 30 fps video and 50 packets/s audio, forwarded as they are.
+    assert!(video >= 45 && audio >= 80, "{v}");
+    assert!(v["video_keyframes"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["messages"].as_u64(), Some(video + audio));
+    assert!(v["bytes"].as_u64().unwrap() > 20_000, "{v}");
+    assert!(v["rtp_packets"].as_u64().unwrap() >= video + audio, "{v}");
+    assert!(v["setup_ms"].as_f64().unwrap() > 0.0);
+
+    // The offerer's files are finished when it exits.
+    let (h, frames, key) = read_ivf(&o_dir.join("offer-video-0.ivf"));
+    assert_eq!((&h.fourcc, h.width, h.height), (b"VP80", 320, 240));
+    assert_eq!(h.timebase_denominator, 90_000);
+    assert!(key, "a saved file starts with a key frame");
+    assert!(
+        frames as u64 >= video - 30 && frames as u64 <= video,
+        "{frames} of {video}"
+    );
+    let (channels, packets) = read_ogg(&o_dir.join("offer-audio-1.ogg"));
+    assert_eq!(channels, 2);
+    assert_eq!(packets as u64, audio);
+
+    // The answerer's, once its session ended (the offerer closed; media stopped).
+    let end = Instant::now() + Duration::from_secs(15);
+    let (v_path, a_path) = (
+        a_dir.join("session-1-video-0.ivf"),
+        a_dir.join("session-1-audio-1.ogg"),
+    );
+    loop {
+        // The files are complete once they stop growing.
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let before = (size(&v_path), size(&a_path));
+        std::thread::sleep(Duration::from_millis(1500));
+        if before.0 > 0 && before == (size(&v_path), size(&a_path)) {
+            break;
+        }
+        assert!(Instant::now() < end, "the answerer never saved the tracks");
+    }
+    let (h, frames, key) = read_ivf(&v_path);
+    assert_eq!((h.width, h.height), (320, 240));
+    assert!(key && frames >= 45, "{frames}");
+    let (_, packets) = read_ogg(&a_path);
+    assert!(packets >= 80, "{packets}");
+    assert!(answer.terminate().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_lives_while_media_flows() {
+    use oxrtc::runtime::LocalTrack;
+    use oxrtc::{MediaKind, TransceiverInit};
+    use oxrtc_cli::media;
+
+    let mut server = Proc::spawn(&["serve", "--listen", "127.0.0.1:0"]);
+    let addr = server.listening();
+    // The page's part: a chat channel and the camera (the VP8 clip), sendrecv.
+    let (pc, mut events) = PeerConnection::new(config()).await.unwrap();
+    let mut ch = pc
+        .create_data_channel("chat", DataChannelInit::default())
+        .await
+        .unwrap();
+    let camera = LocalTrack::new(MediaKind::Video, "camera");
+    let t = pc
+        .add_transceiver_with_track(&camera, TransceiverInit::default())
+        .await
+        .unwrap();
+    pc.set_local_description(None).await.unwrap();
+    while pc.ice_gathering_state().await != IceGatheringState::Complete {
+        events.recv().await.unwrap();
+    }
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let offer = pc.local_description().await.unwrap();
+    let (code, _, answer) = http_async(&addr, "POST", "/offer", offer.sdp.into_bytes()).await;
+    assert_eq!(code, 201);
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(
+        answer.contains("m=video") && answer.contains("a=sendrecv"),
+        "{answer}"
+    );
+    pc.set_remote_description(RtcSessionDescription::answer(answer))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), ch.wait_open())
+        .await
+        .unwrap()
+        .unwrap();
+    let back = media::Counter::start(t.receiver_track().await.unwrap());
+    let sending = media::send_video_clip(camera, media::clips().unwrap());
+
+    // The chat ends; the camera goes on: the session stays, the video keeps coming back.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ch.close().await;
+    let at_close = back.get().frames;
+    assert!(at_close >= 10, "{at_close} frames reflected in 1 s");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let v = server_stats(&addr).await;
+    assert_eq!(v["sessions"][0]["id"], 1, "{v}");
+    assert_eq!(v["sessions"][0]["reflected"], 1, "{v}");
+    let later = back.get();
+    assert!(later.frames >= at_close + 90, "{later:?}");
+    assert!(later.keyframes >= 4, "{later:?}");
+    let server_side = v["sessions"][0]["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "outbound-rtp")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        server_side["packetsSent"].as_u64().unwrap_or(0) > 100,
+        "{v}"
+    );
+
+    // The camera stops: the session ends soon after.
+    drop(sending);
+    let t = Instant::now();
+    while server_stats(&addr).await["sessions"] != serde_json::json!([]) {
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "the session outlived its media"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    pc.close().await;
     assert!(server.terminate().success());
 }

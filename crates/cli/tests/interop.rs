@@ -1,6 +1,6 @@
 //! The `oxrtc serve` page in headless Chromium (Debian's `chromium`, driven over the
 //! DevTools protocol by `tests/serve_page.mjs`): it loads, connects with the fake camera,
-//! and a chat message comes back echoed; the screenshot goes to
+//! a chat message comes back echoed and the reflected camera plays; the screenshot goes to
 //! `target/interop/serve-page.png`. Run by `cargo xtask interop`; fails if Chromium or node
 //! is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -75,11 +75,23 @@ fn interop_chromium_serve_page() {
         state["videoOffered"], true,
         "the fake camera was not used: {v}"
     );
-    // The reflected video plays exactly when this build reflects media.
-    assert_eq!(state["videoReflected"], oxrtc_cli::media::SUPPORTED, "{v}");
+    // The camera came back: the reflected video plays (its size is known, and Chromium's
+    // getStats counts frames decoded on the inbound video).
+    assert_eq!(state["videoAnswered"], true, "{v}");
+    assert_eq!(state["videoReflected"], true, "{v}");
+    // (Chromium's encoder may scale its 320x240 camera down; never up.)
+    let (w, h) = (
+        state["reflectedWidth"].as_u64().unwrap_or(0),
+        state["reflectedHeight"].as_u64().unwrap_or(0),
+    );
+    assert!((1..=320).contains(&w) && (1..=240).contains(&h), "{v}");
+    assert!(state["framesDecoded"].as_u64().unwrap_or(0) > 30, "{v}");
+    assert_eq!(state["serverReflected"], 1, "{v}");
     // Both ends' stats are on the page.
     let stats = v["stats"].as_str().unwrap();
     assert!(stats.contains("channel chat"), "{stats}");
     assert!(stats.contains("session"), "{stats}");
+    assert!(stats.contains("inbound video"), "{stats}");
+    assert!(stats.contains("outbound video (reflected)"), "{stats}");
     assert!(shot.exists());
 }

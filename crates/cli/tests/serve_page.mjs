@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Drives the `oxrtc serve` page in headless Chromium (Debian's /usr/bin/chromium, or
 // $CHROMIUM) over the DevTools protocol on a pipe: loads it, connects with the fake camera,
-// sends a chat message, waits for its echo (and for reflected video when the answer has a
-// video section), takes a screenshot and prints the page's state (window.oxrtc) as JSON.
+// sends a chat message, waits for its echo and for the reflected video to play (size known,
+// frames decoded), takes a screenshot and prints the page's state (window.oxrtc) as JSON.
 //
 //   node serve_page.mjs http://127.0.0.1:PORT/ SCREENSHOT.png
 //
@@ -94,9 +94,12 @@ async function main() {
     document.getElementById("chat").requestSubmit(); true`);
   await waitFor('oxrtc.echoes.includes("hello from Chromium")', 10000, 'the chat echo');
   if (await evaluate('oxrtc.videoAnswered')) {
-    await waitFor('oxrtc.videoReflected', 15000, 'the reflected video').catch((e) => log(e.message));
+    // The reflected video plays: it has a size, and the page's getStats counts frames
+    // decoded on the inbound video (refreshed every second).
+    await waitFor('oxrtc.videoReflected', 15000, 'the reflected video to load').catch((e) => log(e.message));
+    await waitFor('oxrtc.reflectedWidth > 0 && oxrtc.framesDecoded > 30', 20000, 'reflected frames to decode').catch((e) => log(e.message));
   }
-  await sleep(1500); // a stats refresh, for the screenshot
+  await sleep(2500); // stats refreshes from both ends, for the screenshot
   const shot = await send('Page.captureScreenshot', { format: 'png' }, sessionId);
   fs.mkdirSync(path.dirname(screenshot), { recursive: true });
   fs.writeFileSync(screenshot, Buffer.from(shot.data, 'base64'));
