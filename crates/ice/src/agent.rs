@@ -17,8 +17,8 @@ use crate::candidate::{pair_priority, Address, Candidate, CandidateType, Protoco
 use crate::config::{AgentConfig, Credentials, Host, IceServerUrl, Scheme, TransportPolicy};
 use crate::error::Error;
 use crate::io::{
-    AgentStats, ConnectionState, Datagram, GatheringState, IceEvent, LocalSocket, RelayPath,
-    RelayedData, SelectedPair, Transmit,
+    AgentStats, ConnectionState, Datagram, GatheringState, IceEvent, LocalSocket, PairStats,
+    RelayPath, RelayedData, SelectedPair, Transmit,
 };
 use crate::relay::{Relay, RelayOutput};
 
@@ -111,6 +111,16 @@ struct Pair {
     peer_checked: bool,
     /// When the first consent check still unanswered went out.
     consent_pending: Option<Instant>,
+    /// Round trips measured on it (checks and consent checks), for stats.
+    rtt: RttStats,
+}
+
+/// Round trips of one pair (see [`PairStats`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct RttStats {
+    responses_received: u64,
+    current: Option<Duration>,
+    total: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -401,6 +411,21 @@ impl Agent {
     /// The pair data flows on now, if any.
     pub fn selected_pair(&self) -> Option<SelectedPair> {
         self.sending_path().and_then(|p| self.path_info(p))
+    }
+
+    /// Round-trip figures of the pair data flows on (W3C `RTCIceCandidatePairStats`), from
+    /// the responses to its connectivity and consent checks; `None` without a selected
+    /// pair of the current generation.
+    pub fn selected_pair_stats(&self) -> Option<PairStats> {
+        let PathRef::Pair(id) = self.sending_path()? else {
+            return None;
+        };
+        let r = self.pair(id)?.rtt;
+        Some(PairStats {
+            responses_received: r.responses_received,
+            current_round_trip_time: r.current,
+            total_round_trip_time: r.total,
+        })
     }
 
     /// The local candidates signalled so far (current generation).
@@ -1881,6 +1906,7 @@ impl Agent {
             probe_sent: None,
             peer_checked: false,
             consent_pending: None,
+            rtt: RttStats::default(),
         });
         self.permit(lid, rid);
         Some(id)
@@ -2374,8 +2400,15 @@ impl Agent {
             }
         }
         match event {
-            TransactionEvent::Success { response, .. } => {
+            TransactionEvent::Success { response, rtt, .. } => {
                 self.stats.responses_received += 1;
+                if let Some(pm) = self.pair_mut(pair_id) {
+                    pm.rtt.responses_received += 1;
+                    if let Some(rtt) = rtt {
+                        pm.rtt.current = Some(rtt);
+                        pm.rtt.total += rtt;
+                    }
+                }
                 // RFC 8445 §7.2.5.2.1: the response must come from where the request went,
                 // to where it came from.
                 if let Some((local, remote)) = from {

@@ -1,6 +1,7 @@
 //! What crosses the agent's boundary: datagrams in, transmits out, events, states.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::candidate::{Candidate, Protocol, TcpType};
 
@@ -220,6 +221,20 @@ pub struct RelayedData {
     pub remote: SocketAddr,
     /// The payload.
     pub contents: Vec<u8>,
+}
+
+/// Round trips of the selected pair, from
+/// [`Agent::selected_pair_stats`](crate::Agent::selected_pair_stats) (W3C
+/// `RTCIceCandidatePairStats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairStats {
+    /// Successful responses to checks (connectivity and consent) on this pair.
+    pub responses_received: u64,
+    /// The latest round trip measured: a check answered without a retransmission (Karn's
+    /// rule: a retransmitted check measures nothing).
+    pub current_round_trip_time: Option<Duration>,
+    /// The sum of every round trip measured on this pair.
+    pub total_round_trip_time: Duration,
 }
 
 /// Counters, from [`Agent::stats`](crate::Agent::stats).

@@ -117,8 +117,8 @@ pub use config::{
 };
 pub use error::{CandidateError, Error, UrlError};
 pub use io::{
-    AgentStats, ConnectionState, Datagram, GatheringState, IceEvent, LocalSocket, RelayPath,
-    RelayedData, SelectedPair, Transmit,
+    AgentStats, ConnectionState, Datagram, GatheringState, IceEvent, LocalSocket, PairStats,
+    RelayPath, RelayedData, SelectedPair, Transmit,
 };
 
 /// The README's example, compiled and run as a doctest.

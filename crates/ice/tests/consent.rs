@@ -121,3 +121,28 @@ fn slow_links_do_not_flap_to_disconnected() {
         assert!(connected(state(&sc.sim, p)));
     }
 }
+
+#[test]
+fn round_trips_of_the_selected_pair_are_measured() {
+    let mut sc = scenario(23, Place::Public, Place::Public, |_| {});
+    // 10 ms of network plus 40 ms on b's link, each way: 100 ms round trips.
+    let host_b = sc.sim.host(sc.b).unwrap();
+    sc.sim.network_mut().set_host_link(
+        host_b,
+        LinkConfig {
+            latency: Duration::from_millis(40),
+            ..LinkConfig::NONE
+        },
+    );
+    assert!(run_connect(&mut sc, Duration::from_secs(5)));
+    assert!(sc.sim.endpoint(sc.a).agent.selected_pair_stats().is_some());
+    sc.sim.run_for(Duration::from_secs(12)); // two or three consent checks
+    let s = sc.sim.endpoint(sc.a).agent.selected_pair_stats().unwrap();
+    assert_eq!(s.current_round_trip_time, Some(Duration::from_millis(100)));
+    assert!(s.responses_received >= 3, "{s:?}");
+    assert!(s.total_round_trip_time >= Duration::from_millis(300), "{s:?}");
+    assert!(
+        s.total_round_trip_time <= Duration::from_millis(100) * s.responses_received as u32,
+        "{s:?}"
+    );
+}

@@ -156,8 +156,16 @@ pub struct CandidatePairStats {
     pub requests_sent: u64,
     /// Checks received (agent-wide).
     pub requests_received: u64,
-    /// Check responses received (agent-wide).
+    /// Responses to connectivity and consent checks received on this pair.
     pub responses_received: u64,
+    /// The latest round trip of a check on this pair, in seconds (a check answered
+    /// without retransmission); absent until one was measured.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub current_round_trip_time: Option<f64>,
+    /// The sum of the round trips measured on this pair, in seconds (divide by
+    /// `responsesReceived` for an average, as browsers' pages do).
+    #[serde(default)]
+    pub total_round_trip_time: f64,
     /// The peer's REMB estimate, bits per second, once it sent one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub available_outgoing_bitrate: Option<f64>,
@@ -521,6 +529,7 @@ impl PeerConnection {
         }));
         if let (Some(p), Some(a)) = (&selected, agent) {
             let st = a.stats();
+            let rtt = a.selected_pair_stats().unwrap_or_default();
             out.push(Stats::CandidatePair(CandidatePairStats {
                 id: "CP01".into(),
                 timestamp,
@@ -531,7 +540,9 @@ impl PeerConnection {
                 nominated: p.nominated,
                 requests_sent: st.checks_sent,
                 requests_received: st.checks_received,
-                responses_received: st.responses_received,
+                responses_received: rtt.responses_received,
+                current_round_trip_time: rtt.current_round_trip_time.map(|d| d.as_secs_f64()),
+                total_round_trip_time: rtt.total_round_trip_time.as_secs_f64(),
                 available_outgoing_bitrate: self.media.remb_bitrate.map(|b| b as f64),
             }));
             out.push(Stats::LocalCandidate(candidate_stats(
