@@ -191,6 +191,10 @@ struct Channel {
 #[derive(Debug)]
 struct ReconfigRequest {
     seq: u32,
+    /// An Incoming SSN Reset Request (we asked the peer to reset its outgoing streams);
+    /// otherwise an Outgoing SSN Reset Request.
+    incoming: bool,
+    /// Streams in the request; empty means all.
     streams: Vec<u16>,
     chunk: Chunk,
 }
@@ -212,6 +216,9 @@ const MAX_FRAGS: usize = 65536;
 const MIN_FRAGMENT: usize = 64;
 /// EDMID for "SCTP over DTLS" (RFC 9653 §7).
 const EDMID_DTLS: u32 = 1;
+/// Most Incoming SSN Reset Requests of the peer remembered until our Outgoing SSN Reset
+/// Request names them.
+const MAX_WAITING_IN_REQUESTS: usize = 4;
 
 /// An SCTP association with WebRTC data channels on top, sans-IO.
 ///
@@ -295,6 +302,13 @@ pub struct Association {
     /// Results of the peer's latest requests, answered again when a request is retransmitted.
     peer_results: VecDeque<(u32, ReconfigResult)>,
     deferred: Option<DeferredReset>,
+    /// Streams whose reset we will ask of the peer (Incoming SSN Reset Request).
+    pending_in_resets: BTreeSet<u16>,
+    /// Ask the peer to reset all its outgoing streams.
+    pending_in_all: bool,
+    /// The peer's Incoming SSN Reset Requests, (sequence number, streams), until our Outgoing
+    /// SSN Reset Request for those streams goes out.
+    peer_in_requests: VecDeque<(u32, Vec<u16>)>,
 
     // data channels
     channels: BTreeMap<u16, Channel>,
@@ -390,6 +404,9 @@ impl Association {
             peer_req_seq: 0,
             peer_results: VecDeque::new(),
             deferred: None,
+            pending_in_resets: BTreeSet::new(),
+            pending_in_all: false,
+            peer_in_requests: VecDeque::new(),
             channels: BTreeMap::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -718,6 +735,40 @@ impl Association {
         }
         ch.state = ChannelState::Closing;
         self.pending_resets.insert(id);
+        self.after_input();
+        Ok(())
+    }
+
+    /// Asks the peer to reset its outgoing streams `streams` (our incoming ones), or all of
+    /// them when `streams` is empty: an Incoming SSN Reset Request (RFC 6525 §5.1.3). The
+    /// peer answers with an Outgoing SSN Reset Request of its own (RFC 6525 §5.2.3), after
+    /// which its messages on those streams start again at sequence number 0.
+    ///
+    /// On a data channel this closes the channel from the peer's side: the peer resets its
+    /// stream, we mirror it (RFC 8831 §6.7) and [`Event::ChannelClosed`] follows on both
+    /// ends. A refused request shows as [`Event::ChannelError`] on the channels named.
+    /// Requests are sent one at a time and retransmitted until answered.
+    ///
+    /// # Errors
+    /// [`Error::NotEstablished`]; [`Error::Unsupported`] when the peer did not announce
+    /// RE-CONFIG support; [`Error::InvalidStream`] for a stream at or above the number of
+    /// incoming streams.
+    pub fn request_incoming_reset(&mut self, streams: &[u16]) -> Result<()> {
+        if self.state != State::Established {
+            return Err(Error::NotEstablished);
+        }
+        if !self.caps.reconfig {
+            return Err(Error::Unsupported("peer does not support RE-CONFIG"));
+        }
+        if let Some(&s) = streams.iter().find(|&&s| s >= self.in_streams) {
+            return Err(Error::InvalidStream(s));
+        }
+        if streams.is_empty() {
+            self.pending_in_all = true;
+            self.pending_in_resets.clear();
+        } else if !self.pending_in_all {
+            self.pending_in_resets.extend(streams.iter().copied());
+        }
         self.after_input();
         Ok(())
     }
@@ -2016,17 +2067,24 @@ impl Association {
             match p {
                 Param::OutgoingSsnResetRequest {
                     request_sequence,
+                    response_sequence,
                     last_tsn,
                     streams,
-                    ..
-                } => self.on_peer_outgoing_reset(request_sequence, last_tsn, streams),
+                } => self.on_peer_outgoing_reset(
+                    request_sequence,
+                    response_sequence,
+                    last_tsn,
+                    streams,
+                ),
                 Param::IncomingSsnResetRequest {
-                    request_sequence, ..
-                }
-                | Param::SsnTsnResetRequest { request_sequence }
-                | Param::AddOutgoingStreams {
-                    request_sequence, ..
-                }
+                    request_sequence,
+                    streams,
+                } => self.on_peer_incoming_reset(request_sequence, streams),
+                Param::AddOutgoingStreams {
+                    request_sequence,
+                    new_streams,
+                } => self.on_peer_add_outgoing_streams(request_sequence, new_streams),
+                Param::SsnTsnResetRequest { request_sequence }
                 | Param::AddIncomingStreams {
                     request_sequence, ..
                 } => {
@@ -2078,7 +2136,23 @@ impl Association {
         }));
     }
 
-    fn on_peer_outgoing_reset(&mut self, seq: u32, last_tsn: u32, streams: Vec<u16>) {
+    /// RFC 6525 §5.2.2.
+    fn on_peer_outgoing_reset(
+        &mut self,
+        seq: u32,
+        response_seq: u32,
+        last_tsn: u32,
+        streams: Vec<u16>,
+    ) {
+        // An Outgoing SSN Reset Request carrying the sequence number of our Incoming SSN
+        // Reset Request is its implicit answer (RFC 6525 §4.1, §5.2.2 E1).
+        if self
+            .reconfig_in_flight
+            .as_ref()
+            .is_some_and(|r| r.incoming && r.seq == response_seq)
+        {
+            self.on_reconfig_response(response_seq, ReconfigResult::SuccessPerformed);
+        }
         if seq != self.peer_req_seq {
             let r = self.result_for_old(seq);
             self.respond_reconfig(seq, r);
@@ -2115,6 +2189,80 @@ impl Association {
         self.respond_reconfig(seq, result);
     }
 
+    /// RFC 6525 §5.2.3: the peer asks us to reset our outgoing streams. We commit to it and
+    /// answer "success - performed" at once, as FreeBSD does; the Outgoing SSN Reset
+    /// Request follows (its response sequence number naming this request) once the
+    /// streams' queued messages are sent and no request of ours is outstanding. Answering
+    /// "in progress" instead would deadlock two ends that ask each other at the same time:
+    /// each would wait for its own outstanding request before sending the other's reset.
+    fn on_peer_incoming_reset(&mut self, seq: u32, streams: Vec<u16>) {
+        if seq != self.peer_req_seq {
+            let r = self.result_for_old(seq);
+            self.respond_reconfig(seq, r);
+            return;
+        }
+        self.peer_req_seq = self.peer_req_seq.wrapping_add(1);
+        let result =
+            if self.state != State::Established || streams.iter().any(|&s| s >= self.out_streams) {
+                // Shutting down (no new requests may start), or streams that do not exist.
+                ReconfigResult::Denied
+            } else {
+                let list: BTreeSet<u16> = if streams.is_empty() {
+                    // "All streams": those whose sequence numbers may not be at 0 any more.
+                    self.channels
+                        .keys()
+                        .copied()
+                        .chain(self.send_queue.streams_in_use())
+                        .collect()
+                } else {
+                    streams.into_iter().collect()
+                };
+                if list.is_empty() {
+                    ReconfigResult::SuccessNothingToDo
+                } else {
+                    for &s in &list {
+                        if let Some(ch) = self.channels.get_mut(&s) {
+                            if ch.state == ChannelState::Open {
+                                // A reset outgoing stream is a closed channel (RFC 8831 §6.7).
+                                ch.state = ChannelState::Closing;
+                            }
+                        }
+                        self.pending_resets.insert(s);
+                    }
+                    if self.peer_in_requests.len() >= MAX_WAITING_IN_REQUESTS {
+                        // Only names the request in our Outgoing SSN Reset Request; the oldest
+                        // is still performed, just without that mention.
+                        self.peer_in_requests.pop_front();
+                    }
+                    self.peer_in_requests
+                        .push_back((seq, list.into_iter().collect()));
+                    ReconfigResult::SuccessPerformed
+                }
+            };
+        self.record_peer_result(seq, result);
+        self.respond_reconfig(seq, result);
+    }
+
+    /// RFC 6525 §5.2.5: the peer adds outgoing streams, that is our incoming ones. Nothing
+    /// is allocated per stream, so this only raises the limit.
+    fn on_peer_add_outgoing_streams(&mut self, seq: u32, new_streams: u16) {
+        if seq != self.peer_req_seq {
+            let r = self.result_for_old(seq);
+            self.respond_reconfig(seq, r);
+            return;
+        }
+        self.peer_req_seq = self.peer_req_seq.wrapping_add(1);
+        let result = match self.in_streams.checked_add(new_streams) {
+            Some(n) if self.state == State::Established => {
+                self.in_streams = n;
+                ReconfigResult::SuccessPerformed
+            }
+            _ => ReconfigResult::Denied,
+        };
+        self.record_peer_result(seq, result);
+        self.respond_reconfig(seq, result);
+    }
+
     fn check_deferred_reset(&mut self) {
         let cum = self.tracker.as_ref().map_or(0, |t| t.cum);
         if self.deferred.as_ref().is_none_or(|d| cum < d.last_tsn) {
@@ -2138,7 +2286,14 @@ impl Association {
 
     fn perform_incoming_reset(&mut self, streams: &[u16]) {
         let list: Vec<u16> = if streams.is_empty() {
-            self.channels.keys().copied().collect()
+            // All streams: every one with receive state or a channel.
+            let all: BTreeSet<u16> = self
+                .channels
+                .keys()
+                .copied()
+                .chain(self.reassembly.streams_in_use())
+                .collect();
+            all.into_iter().collect()
         } else {
             streams.to_vec()
         };
@@ -2156,11 +2311,10 @@ impl Association {
         }
     }
 
+    /// Starts the next stream reset request when none is outstanding (RFC 6525 §5.1.1: one
+    /// at a time): our Outgoing SSN Reset Request first, then an Incoming one.
     fn maybe_start_reconfig(&mut self) {
-        if self.reconfig_in_flight.is_some()
-            || self.pending_resets.is_empty()
-            || !matches!(self.state, State::Established)
-        {
+        if self.reconfig_in_flight.is_some() || !matches!(self.state, State::Established) {
             return;
         }
         let ready: Vec<u16> = self
@@ -2170,25 +2324,57 @@ impl Association {
             .filter(|&s| self.send_queue.stream_idle(s))
             .take(128)
             .collect();
-        if ready.is_empty() {
-            return;
-        }
-        for s in &ready {
-            self.pending_resets.remove(s);
-        }
         let seq = self.next_req_seq;
-        let chunk = Chunk::ReConfig(ReConfig {
-            params: vec![Param::OutgoingSsnResetRequest {
+        let (incoming, streams, param) = if !ready.is_empty() {
+            for s in &ready {
+                self.pending_resets.remove(s);
+            }
+            // This request is the implicit answer to the peer's Incoming SSN Reset Request
+            // whose streams are now all on their way (RFC 6525 §4.1); otherwise the field is
+            // the last request sequence number received.
+            let mut answered = None;
+            let pending = &self.pending_resets;
+            self.peer_in_requests.retain(|(seq, streams)| {
+                let done = streams.iter().all(|s| !pending.contains(s));
+                if done && answered.is_none() {
+                    answered = Some(*seq);
+                }
+                !done
+            });
+            let response_sequence = answered.unwrap_or(self.peer_req_seq.wrapping_sub(1));
+            let param = Param::OutgoingSsnResetRequest {
                 request_sequence: seq,
-                response_sequence: self.peer_req_seq.wrapping_sub(1),
+                response_sequence,
                 last_tsn: (self.next_tsn - 1) as u32,
                 streams: ready.clone(),
-            }],
+            };
+            (false, ready, param)
+        } else if self.pending_in_all || !self.pending_in_resets.is_empty() {
+            let streams: Vec<u16> = if self.pending_in_all {
+                self.pending_in_all = false;
+                Vec::new()
+            } else {
+                self.pending_in_resets.iter().copied().take(128).collect()
+            };
+            for s in &streams {
+                self.pending_in_resets.remove(s);
+            }
+            let param = Param::IncomingSsnResetRequest {
+                request_sequence: seq,
+                streams: streams.clone(),
+            };
+            (true, streams, param)
+        } else {
+            return;
+        };
+        let chunk = Chunk::ReConfig(ReConfig {
+            params: vec![param],
         });
         self.control.push_back(chunk.clone());
         self.reconfig_in_flight = Some(ReconfigRequest {
             seq,
-            streams: ready,
+            incoming,
+            streams,
             chunk,
         });
         self.reconfig_at = Some(self.now + self.rto);
@@ -2202,6 +2388,7 @@ impl Association {
         }
     }
 
+    /// RFC 6525 §5.2.7: the answer to our outstanding request.
     fn on_reconfig_response(&mut self, seq: u32, result: ReconfigResult) {
         let Some(r) = self.reconfig_in_flight.as_ref() else {
             return;
@@ -2216,16 +2403,18 @@ impl Association {
             }
             ReconfigResult::SuccessPerformed | ReconfigResult::SuccessNothingToDo => {}
             other => {
-                if let Some(r) = &self.reconfig_in_flight {
-                    for &id in &r.streams {
-                        self.events.push_back(Event::ChannelError {
-                            id,
-                            error: Error::ProtocolViolation(match other {
-                                ReconfigResult::Denied => "stream reset denied",
-                                _ => "stream reset failed",
-                            }),
-                        });
+                let error = Error::ProtocolViolation(match other {
+                    ReconfigResult::Denied => "stream reset denied",
+                    _ => "stream reset failed",
+                });
+                for &id in &r.streams {
+                    if r.incoming && !self.channels.contains_key(&id) {
+                        continue;
                     }
+                    self.events.push_back(Event::ChannelError {
+                        id,
+                        error: error.clone(),
+                    });
                 }
             }
         }
@@ -2234,6 +2423,10 @@ impl Association {
         };
         self.reconfig_at = None;
         self.next_req_seq = self.next_req_seq.wrapping_add(1);
+        if r.incoming {
+            // The peer resets its side with an Outgoing SSN Reset Request of its own.
+            return;
+        }
         for s in r.streams {
             self.send_queue.reset_stream(s);
             if let Some(ch) = self.channels.get_mut(&s) {
@@ -2392,7 +2585,10 @@ impl Association {
 
     #[cfg(feature = "fuzzing")]
     pub(crate) fn memory_estimate(&self) -> usize {
-        self.reassembly.bytes
+        let waiting: usize = self.peer_in_requests.iter().map(|(_, s)| s.len() * 2).sum();
+        waiting
+            + (self.pending_resets.len() + self.pending_in_resets.len()) * 16
+            + self.reassembly.bytes
             + self.reassembly.frags * 64
             + self.control.len() * 64
             + self.solo.iter().map(Vec::len).sum::<usize>()

@@ -29,6 +29,11 @@ pub enum Error {
     #[error("protocol violation: {0}")]
     ProtocolViolation(&'static str),
 
+    // --- unsupported ---
+    /// The peer did not negotiate what the operation needs (an extension such as RE-CONFIG).
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+
     // --- caller misuse ---
     /// No data channel has this stream identifier.
     #[error("no data channel with id {0}")]

@@ -30,8 +30,9 @@ pub fn sctp_packet(data: &[u8]) {
 /// `sctp_association`: an established association (its peer is a second association, run in
 /// memory) fed an arbitrary sequence of operations: packets whose chunks come from the input
 /// (with our verification tag and a zero checksum, so they get past the header checks), raw
-/// packets, clock jumps and API commands. Between operations the two associations exchange
-/// their packets. Asserts: no panic, and memory held stays bounded.
+/// packets, clock jumps and API commands (including stream resets asked both ways). Between
+/// operations the two associations exchange their packets. Asserts: no panic, and memory
+/// held stays bounded.
 ///
 /// # Panics
 /// When the association holds more memory than its limits allow.
@@ -84,7 +85,7 @@ pub fn sctp_association(data: &[u8]) {
             }
             3 => {
                 let id = ids.first().copied().unwrap_or(0);
-                match body.first().copied().unwrap_or(0) % 6 {
+                match body.first().copied().unwrap_or(0) % 8 {
                     0 | 1 => {
                         let _ = a.send(id, body.repeat(usize::from(op / 5) + 1), op & 1 == 0);
                     }
@@ -103,6 +104,12 @@ pub fn sctp_association(data: &[u8]) {
                     }
                     4 => {
                         let _ = b.send(id, body.to_vec(), false);
+                    }
+                    5 => {
+                        let _ = a.request_incoming_reset(&[id]);
+                    }
+                    6 => {
+                        let _ = b.request_incoming_reset(&[]);
                     }
                     _ => a.shutdown(),
                 }

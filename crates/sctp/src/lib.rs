@@ -18,6 +18,8 @@
 //! - user messages: fragmentation and reassembly up to a configurable size, ordered and
 //!   unordered delivery, partial reliability by retransmissions or lifetime, interleaving
 //!   when I-DATA is negotiated, stream reset when a channel closes;
+//! - stream reconfiguration (RFC 6525): outgoing and incoming SSN resets both ways
+//!   ([`Association::request_incoming_reset`]), the peer adding outgoing streams;
 //! - data channels: DCEP ([`dcep`]) with channel types, priority, label and protocol,
 //!   stream ids by DTLS role, the empty-message PPIDs, pre-negotiated channels, buffered
 //!   amount and its low-threshold event.
@@ -66,7 +68,8 @@
 //! - Association restart (RFC 9260 §5.2.4 case A) is refused; a peer restart shows as a dead
 //!   association. Multi-homing is out of scope (one DTLS path).
 //! - Channel priority is carried in DCEP but the scheduler is plain round robin.
-//! - Add-streams and SSN/TSN reset requests (RFC 6525 §5.2.4-5.2.6) are answered "denied".
+//! - SSN/TSN reset and Add Incoming Streams requests (RFC 6525 §5.2.4, §5.2.6) are answered
+//!   "denied"; we never ask to add streams.
 //! - No ECN, no AUTH chunks (RFC 4895): WebRTC does not use them over DTLS.
 #![forbid(unsafe_code)]
 

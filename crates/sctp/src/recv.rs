@@ -526,6 +526,11 @@ impl Reassembly {
         Self::deliver_ordered(stream, s, &mut self.delivered, &mut self.bytes);
     }
 
+    /// Streams with receive state (their expected sequence numbers may not be 0).
+    pub fn streams_in_use(&self) -> impl Iterator<Item = u16> + '_ {
+        self.streams.keys().copied()
+    }
+
     /// Incoming stream reset (RFC 6525 §5.2.2): sequence numbers start again at 0.
     pub fn reset_stream(&mut self, stream: u16) {
         if let Some(s) = self.streams.remove(&stream) {

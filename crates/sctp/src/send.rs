@@ -131,6 +131,11 @@ impl SendQueue {
         std::mem::take(&mut self.drained)
     }
 
+    /// Streams that have sent or queued messages (their sequence numbers may not be 0).
+    pub fn streams_in_use(&self) -> impl Iterator<Item = u16> + '_ {
+        self.streams.keys().copied()
+    }
+
     /// Resets the outgoing sequence numbers of a stream (RFC 6525 §5.1.2 after success).
     pub fn reset_stream(&mut self, stream: u16) {
         if let Some(s) = self.streams.get_mut(&stream) {

@@ -53,6 +53,8 @@ pub struct Pair {
     pub events_a: VecDeque<Event>,
     pub events_b: VecDeque<Event>,
     pub packets: u64,
+    /// When set, every packet sent (before loss) as `(from_a, bytes)`.
+    pub tap: Option<Vec<(bool, Vec<u8>)>>,
 }
 
 impl Pair {
@@ -77,6 +79,7 @@ impl Pair {
             events_a: VecDeque::new(),
             events_b: VecDeque::new(),
             packets: 0,
+            tap: None,
         }
     }
 
@@ -86,6 +89,9 @@ impl Pair {
 
     fn put(&mut self, to_b: bool, p: Vec<u8>) {
         self.packets += 1;
+        if let Some(tap) = self.tap.as_mut() {
+            tap.push((to_b, p.clone()));
+        }
         if self.chance(self.net.loss) {
             return;
         }
