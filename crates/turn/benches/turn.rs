@@ -1,6 +1,6 @@
 //! The sans-IO hot paths: the server core relaying ChannelData and Data indications, the
 //! client encoding and decoding them, the stream framer, and an authenticated request.
-//! Relay throughput over real sockets, against coturn, is the `relay_bench` example.
+//! Relay throughput over real sockets, against coturn, is the `relay_throughput` bench.
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;

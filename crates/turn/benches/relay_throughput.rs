@@ -1,11 +1,19 @@
 //! Relay throughput of our TURN server and coturn, side by side on loopback, with the same
-//! load generator in one run.
+//! load generator in one run. Not a criterion bench: it starts both servers as processes.
 //!
 //! ```text
-//! cargo run --release -p oxrtc-turn --features tokio --example relay_bench -- \
-//!     [--seconds 5] [--clients 4] [--window 32] [--size 160] [--only oxrtc|coturn] \
-//!     [--rounds 1] [--relay-threads 0] [--baseline PATH] [--external ADDR]
+//! cargo bench -p oxrtc-turn --bench relay_throughput -- \
+//!     [--seconds 2] [--clients 4] [--window 32] [--size 160] [--only oxrtc|coturn] \
+//!     [--rounds 1] [--relay-threads 0] [--baseline-binary PATH] [--external ADDR]
 //! ```
+//!
+//! `cargo xtask bench` runs it with the criterion benches (criterion's own options, such as
+//! `--measurement-time S`, are accepted: that one sets the seconds per server) and shows its
+//! figures in its table: each server's row gives the wall time per relayed packet and the
+//! relayed packets per second; the `server_cpu` row the server's CPU time per relayed
+//! packet. When coturn (`turnserver`, or the program the environment variable
+//! `OXRTC_BENCH_TURNSERVER` names) is not installed, its half is skipped with a message.
+//! Run without `--bench` (as `cargo test --benches` does), it does nothing.
 //!
 //! Each load client is our sans-IO TURN client on its own UDP socket and thread, with a
 //! channel bound to its own UDP echo peer. It keeps `window` packets in flight: every echo
@@ -18,12 +26,13 @@
 //!
 //! Both servers run as separate processes, one after the other, under the same load, for
 //! `--rounds` rounds (alternating, so that other load on the machine hits both alike): our
-//! `turn_server` example (`--relay-threads` UDP workers, 0: one per core) and coturn's
-//! `turnserver` with its defaults (a UDP thread per core). CPU is counted from the moment
-//! every client is allocated until the last one stops.
+//! `turn_server` example (`--relay-threads` UDP workers, 0: one per core; built by this
+//! bench with the tokio feature) and coturn's `turnserver` with its defaults (a UDP thread
+//! per core). CPU is counted from the moment every client is allocated until the last one
+//! stops.
 //!
-//! `--baseline PATH` adds a third server to each round: another build of `turn_server`
-//! (an older commit, say), started with its default threads.
+//! `--baseline-binary PATH` adds a third server to each round: another build of
+//! `turn_server` (an older commit, say), started with its default threads.
 //! `--external ADDR` only loads a server started by hand (user `u`, password `p`), for
 //! profiling.
 #![allow(clippy::unwrap_used)]
@@ -99,10 +108,11 @@ fn free_port() -> u16 {
     }
 }
 
-/// Our server binary, built with this example's profile.
+/// Our server: the `turn_server` example, built (with the tokio feature) in this bench's
+/// profile. The bench binary is `target/<profile>/deps/relay_throughput-*`.
 fn our_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().to_path_buf();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.args([
         "build",
@@ -114,11 +124,11 @@ fn our_binary() -> PathBuf {
         "--example",
         "turn_server",
     ]);
-    if dir.parent().is_some_and(|p| p.ends_with("release")) {
+    if profile_dir.ends_with("release") {
         c.arg("--release");
     }
     assert!(c.status().unwrap().success(), "building turn_server failed");
-    dir.join("turn_server")
+    profile_dir.join("examples").join("turn_server")
 }
 
 fn start_ours(binary: PathBuf, port: u16, threads: Option<usize>) -> KillOnDrop {
@@ -141,36 +151,41 @@ fn start_ours(binary: PathBuf, port: u16, threads: Option<usize>) -> KillOnDrop 
     )
 }
 
-fn start_coturn(port: u16, dir: &std::path::Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new("turnserver")
-            .args([
-                "-n",
-                "--listening-ip",
-                "127.0.0.1",
-                "--relay-ip",
-                "127.0.0.1",
-            ])
-            .args(["--listening-port", &port.to_string()])
-            .args(["--lt-cred-mech", "--realm", "bench", "--user", "u:p"])
-            .args([
-                "--allow-loopback-peers",
-                "--no-tls",
-                "--no-dtls",
-                "--no-cli",
-            ])
-            .args(["--no-rfc5780", "--simple-log", "--no-stdout-log"])
-            .arg("--log-file")
-            .arg(dir.join("turnserver.log"))
-            .arg("--pidfile")
-            .arg(dir.join("turnserver.pid"))
-            .arg("--db")
-            .arg(dir.join("turndb"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("turnserver (coturn) not found"),
-    )
+/// coturn, or `None` when `turnserver` (or the program `OXRTC_BENCH_TURNSERVER` names) is
+/// not installed.
+fn start_coturn(port: u16, dir: &std::path::Path) -> Option<KillOnDrop> {
+    let program = std::env::var_os("OXRTC_BENCH_TURNSERVER").unwrap_or_else(|| "turnserver".into());
+    let child = Command::new(program)
+        .args([
+            "-n",
+            "--listening-ip",
+            "127.0.0.1",
+            "--relay-ip",
+            "127.0.0.1",
+        ])
+        .args(["--listening-port", &port.to_string()])
+        .args(["--lt-cred-mech", "--realm", "bench", "--user", "u:p"])
+        .args([
+            "--allow-loopback-peers",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+        ])
+        .args(["--no-rfc5780", "--simple-log", "--no-stdout-log"])
+        .arg("--log-file")
+        .arg(dir.join("turnserver.log"))
+        .arg("--pidfile")
+        .arg(dir.join("turnserver.pid"))
+        .arg("--db")
+        .arg(dir.join("turndb"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        Ok(c) => Some(KillOnDrop(c)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("starting turnserver: {e}"),
+    }
 }
 
 /// Drives one client until `pred` matches an event; panics after 10 s.
@@ -329,9 +344,13 @@ fn measure(name: &str, server: SocketAddr, pid: Option<u32>, options: &Options) 
     total
 }
 
-fn parse() -> Options {
+/// Our options, plus criterion's (which `cargo bench` and `cargo xtask bench` pass to every
+/// bench): `--bench` says we are benchmarking, `--measurement-time S` sets the seconds per
+/// server, positional arguments are name filters, the rest is ignored. `None` when this run
+/// should do nothing (no `--bench`, or a filter that names another bench).
+fn parse() -> Option<Options> {
     let mut o = Options {
-        seconds: 5,
+        seconds: 2,
         clients: 4,
         window: 32,
         size: 160,
@@ -341,44 +360,74 @@ fn parse() -> Options {
         baseline: None,
         external: None,
     };
+    let mut bench = false;
+    let mut filters = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let v = args.next().unwrap_or_default();
+        let mut value = || args.next().unwrap_or_default();
         match a.as_str() {
-            "--seconds" => o.seconds = v.parse().unwrap(),
-            "--clients" => o.clients = v.parse().unwrap(),
-            "--window" => o.window = v.parse().unwrap(),
-            "--size" => o.size = v.parse().unwrap(),
-            "--only" => o.only = Some(v),
-            "--external" => o.external = Some(v.parse().unwrap()),
-            "--rounds" => o.rounds = v.parse().unwrap(),
-            "--relay-threads" => o.server_threads = v.parse().unwrap(),
-            "--baseline" => o.baseline = Some(v.into()),
-            other => panic!("unknown argument {other}"),
+            "--bench" => bench = true,
+            "--seconds" => o.seconds = value().parse().unwrap(),
+            "--measurement-time" => o.seconds = value().parse::<f64>().unwrap().ceil() as u64,
+            "--clients" => o.clients = value().parse().unwrap(),
+            "--window" => o.window = value().parse().unwrap(),
+            "--size" => o.size = value().parse().unwrap(),
+            "--only" => o.only = Some(value()),
+            "--external" => o.external = Some(value().parse().unwrap()),
+            "--rounds" => o.rounds = value().parse().unwrap(),
+            "--relay-threads" => o.server_threads = value().parse().unwrap(),
+            "--baseline-binary" => o.baseline = Some(value().into()),
+            // criterion's options that take a value
+            "--warm-up-time"
+            | "--sample-size"
+            | "--save-baseline"
+            | "--baseline"
+            | "--load-baseline"
+            | "--noise-threshold"
+            | "--significance-level"
+            | "--confidence-level"
+            | "--nresamples"
+            | "--profile-time"
+            | "--output-format"
+            | "--color"
+            | "--plotting-backend"
+            | "--format" => {
+                value();
+            }
+            f if f.starts_with('-') => {}
+            filter => filters.push(filter.to_string()),
         }
     }
-    o
+    let named = filters.is_empty()
+        || filters.iter().any(|f| {
+            ["turn_relay/oxrtc", "turn_relay/coturn"]
+                .iter()
+                .any(|n| n.contains(f.as_str()))
+        });
+    (bench && named).then_some(o)
 }
 
 fn main() {
-    let options = parse();
+    let Some(options) = parse() else {
+        println!("relay_throughput: runs under `cargo bench` (or `cargo xtask bench`) only");
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("oxrtc-relay-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!(
         "relay bench: {} clients x window {} x {} B payloads, {} s each, loopback",
         options.clients, options.window, options.size, options.seconds
     );
-    println!(
-        "{:<8} {:>14} {:>10} {:>8} {:>15} {:>15}",
-        "server", "relayed pkt/s", "mean rtt", "lost", "server cpu/pkt", "loadgen cpu/pkt"
-    );
     if let Some(server) = options.external {
         // A server someone else started (user u, password p): load only, for profiling.
+        header();
         let r = measure("external", server, None, &options);
-        println!("external {:>14.0}", 2.0 * r.echoes as f64 / r.seconds);
+        report("external", &r);
         return;
     }
     let ours = our_binary();
+    header();
+    let mut no_coturn = false;
     for _ in 0..options.rounds.max(1) {
         for name in ["oxrtc", "coturn", "baseline"] {
             if options.only.as_deref().is_some_and(|o| o != name) {
@@ -387,7 +436,13 @@ fn main() {
             let port = free_port();
             let server = match (name, &options.baseline) {
                 ("oxrtc", _) => start_ours(ours.clone(), port, Some(options.server_threads)),
-                ("coturn", _) => start_coturn(port, &dir),
+                ("coturn", _) => match start_coturn(port, &dir) {
+                    Some(s) => s,
+                    None => {
+                        no_coturn = true;
+                        continue;
+                    }
+                },
                 (_, Some(baseline)) => start_ours(baseline.clone(), port, None),
                 (_, None) => continue,
             };
@@ -395,9 +450,20 @@ fn main() {
             let r = measure(name, addr, Some(server.0.id()), &options);
             drop(server);
             report(name, &r);
+            record(name, &r);
         }
     }
+    if no_coturn {
+        println!("coturn: skipped, `turnserver` is not installed (apt-get install coturn)");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn header() {
+    println!(
+        "{:<8} {:>14} {:>10} {:>8} {:>15} {:>15}",
+        "server", "relayed pkt/s", "mean rtt", "lost", "server cpu/pkt", "loadgen cpu/pkt"
+    );
 }
 
 fn report(name: &str, r: &Result) {
@@ -417,4 +483,34 @@ fn report(name: &str, r: &Result) {
         r.server_cpu.as_secs_f64() * 1e9 / relayed,
         r.own_cpu.as_secs_f64() * 1e9 / relayed,
     );
+}
+
+/// Leaves the figures where `cargo xtask bench` collects results of benches that are not
+/// criterion's: `target/bench-results/<id>.json`, `{"full_id", "mean_ns", "throughput"}`
+/// with criterion's meaning (nanoseconds per iteration; here one iteration is one relayed
+/// packet). With several rounds, the last one is kept.
+fn record(name: &str, r: &Result) {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/relay_throughput-*
+    let Some(target) = exe.ancestors().nth(3) else {
+        return;
+    };
+    let out = target.join("bench-results");
+    if std::fs::create_dir_all(&out).is_err() {
+        return;
+    }
+    let relayed = 2 * r.echoes;
+    if relayed == 0 {
+        return;
+    }
+    let wall_ns = r.seconds * 1e9 / relayed as f64;
+    let cpu_ns = r.server_cpu.as_secs_f64() * 1e9 / relayed as f64;
+    let rows = [
+        (format!("turn_relay/{name}"), wall_ns, r#"{"Elements":1}"#),
+        (format!("turn_relay/{name}/server_cpu"), cpu_ns, "null"),
+    ];
+    for (id, ns, throughput) in rows {
+        let json = format!(r#"{{"full_id":"{id}","mean_ns":{ns:.3},"throughput":{throughput}}}"#);
+        let _ = std::fs::write(out.join(format!("{}.json", id.replace('/', "_"))), json);
+    }
 }
