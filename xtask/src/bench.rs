@@ -1,6 +1,9 @@
 //! `cargo xtask bench`: runs the criterion benches, then prints one table of every
 //! result criterion recorded under `target/criterion` (time per iteration and
-//! throughput, in elements/s or MB/s).
+//! throughput, in elements/s or MB/s), and of the results that benches which are not
+//! criterion's (`harness = false` programs such as oxrtc-turn's `relay_throughput`) left in
+//! `target/bench-results/*.json` as `{"full_id", "mean_ns", "throughput"}`, with
+//! criterion's meanings.
 
 use crate::{cargo, root, Result};
 use serde_json::Value;
@@ -42,6 +45,11 @@ fn summary(since: SystemTime) -> Result {
     let dir = root().join("target").join("criterion");
     let mut rows = Vec::new();
     walk(&dir, since, &mut rows);
+    others(
+        &root().join("target").join("bench-results"),
+        since,
+        &mut rows,
+    );
     rows.sort();
     println!(
         "\n{:<64} {:>14} {:>18}",
@@ -76,6 +84,28 @@ fn walk(dir: &Path, since: SystemTime, rows: &mut Vec<(String, String, String)>)
     }
 }
 
+/// Results of benches that are not criterion's, written since `since`.
+fn others(dir: &Path, since: SystemTime, rows: &mut Vec<(String, String, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let fresh = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        if !fresh || p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let Some(v) = read(&p) else {
+            continue;
+        };
+        if let (Some(name), Some(ns)) = (v["full_id"].as_str(), v["mean_ns"].as_f64()) {
+            rows.push(format_row(name.to_string(), ns, &v["throughput"]));
+        }
+    }
+}
+
 fn read(p: &Path) -> Option<Value> {
     serde_json::from_slice(&std::fs::read(p).ok()?).ok()
 }
@@ -85,6 +115,12 @@ fn row(new: &Path) -> Option<(String, String, String)> {
     let bench = read(&new.join("benchmark.json"))?;
     let ns = est["mean"]["point_estimate"].as_f64()?;
     let name = bench["full_id"].as_str()?.to_string();
+    Some(format_row(name, ns, &bench["throughput"]))
+}
+
+/// A table row: name, time per iteration (`ns`), and the rate `throughput` (criterion's
+/// `{"Bytes": n}` / `{"Elements": n}` per iteration) gives.
+fn format_row(name: String, ns: f64, throughput: &Value) -> (String, String, String) {
     let time = if ns >= 1e6 {
         format!("{:.2} ms", ns / 1e6)
     } else if ns >= 1e3 {
@@ -92,7 +128,7 @@ fn row(new: &Path) -> Option<(String, String, String)> {
     } else {
         format!("{ns:.1} ns")
     };
-    let thr = match &bench["throughput"] {
+    let thr = match throughput {
         Value::Object(m) => {
             if let Some(b) = m
                 .get("Bytes")
@@ -113,5 +149,5 @@ fn row(new: &Path) -> Option<(String, String, String)> {
         }
         _ => String::new(),
     };
-    Some((name, time, thr))
+    (name, time, thr)
 }
