@@ -18,6 +18,11 @@
 //! it is not meant as a stable API.
 #![forbid(unsafe_code)]
 
+// The Rust example in the workspace README is compiled as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
+
 pub mod answer;
 pub mod conn;
 pub mod demo;
