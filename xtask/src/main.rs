@@ -4,7 +4,7 @@
 //! cargo xtask ci [--no-fuzz] [--no-interop] [--fuzz-seconds N]
 //! cargo xtask fuzz TARGET --seconds N | --all --seconds N | --list
 //! cargo xtask bench [--package P] [FILTER]
-//! cargo xtask interop [FILTER] [--matrix-only | --no-matrix] [--rows=PAT,...]
+//! cargo xtask interop [FILTER] [--matrix-only | --no-matrix] [--rows=PAT,...] [--all-pairs]
 //! cargo xtask setup
 //! ```
 //!
@@ -180,7 +180,8 @@ fn test_workspace(extra: &[&str]) -> Result {
 /// and they run for real (and fail if a tool is missing).
 ///
 /// Then the interop matrix (see `interop.rs`): `--matrix-only` skips the tests,
-/// `--no-matrix` the matrix, `--rows=PAT` picks matrix rows.
+/// `--no-matrix` the matrix, `--rows=PAT` picks matrix rows, `--all-pairs` adds the rows
+/// without oxrtc.
 fn interop(args: &[String]) -> Result {
     if args.first().map(String::as_str) == Some(interop::ROW_COMMAND) {
         return interop::row(&args[1..]); // one matrix row, inside its namespace
