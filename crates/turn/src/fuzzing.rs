@@ -1,12 +1,13 @@
 //! Harnesses for the cargo-fuzz targets in `/fuzz` (feature `fuzzing`). Each asserts
 //! invariants, not only the absence of panics.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use oxrtc_stun::{
-    AttributeType, ChannelNumber, Class, ConnectionId, IntegrityKey, Message, MessageBuilder,
-    Method, Nonce, Realm, TransactionId, Username,
+    AddressFamily, AttributeType, ChannelNumber, Class, ConnectionId, IntegrityKey, Message,
+    MessageBuilder, Method, Nonce, Realm, TransactionId, Username,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -146,16 +147,56 @@ fn allocated_client() -> (Client, SocketAddr) {
     (client, server_addr)
 }
 
-/// `turn_server`: a server fed arbitrary datagrams from a handful of addresses, some of
-/// them signed with valid credentials so that allocations, permissions, channels and
-/// RFC 6062 connections get made, interleaved with peer datagrams, time jumps and
-/// disconnects.
+/// Most client addresses one `turn_server` input may introduce beyond the 16 it starts with.
+const MAX_SOURCES: usize = 1024;
+
+/// The server's address for a client of this family (a dual-stack server).
+fn server_for(client: SocketAddr) -> SocketAddr {
+    if client.is_ipv4() {
+        SocketAddr::from(([192, 0, 2, 1], 3478))
+    } else {
+        SocketAddr::from((Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 3478))
+    }
+}
+
+/// An address taken from the input: a selector byte (even: IPv4 from the next 4 bytes, odd:
+/// IPv6 from the next 16), then a 2-byte port. Returns the address and the bytes used, or
+/// `None` when the input is too short.
+fn address_from(bytes: &[u8]) -> Option<(SocketAddr, usize)> {
+    let (&sel, rest) = bytes.split_first()?;
+    if sel & 1 == 0 {
+        let ip: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+        let port = u16::from_be_bytes(rest.get(4..6)?.try_into().ok()?);
+        Some((SocketAddr::from((ip, port)), 7))
+    } else {
+        let ip: [u8; 16] = rest.get(..16)?.try_into().ok()?;
+        let port = u16::from_be_bytes(rest.get(16..18)?.try_into().ok()?);
+        Some((SocketAddr::from((Ipv6Addr::from(ip), port)), 19))
+    }
+}
+
+/// `turn_server`: a server fed arbitrary datagrams from arbitrary client addresses, IPv4 and
+/// IPv6 (16 slots to start with, replaced by addresses from the input, up to
+/// 1024 distinct ones), some of them signed with valid credentials so that
+/// allocations, permissions, channels and RFC 6062 connections get made, interleaved with
+/// datagrams from peers whose addresses come from the input, bursts of Allocates from many
+/// new sources, time jumps and disconnects.
 ///
-/// The input is a sequence of operations: one byte `op`, one byte `len`, then `len` bytes.
-/// Asserts: every transmit is a well-formed STUN message sent to a client; the data path
-/// never relays more than it got; every table stays within the configured caps (bounded
-/// memory, whatever the input).
+/// The input is a sequence of operations: one byte `op` (low nibble: the operation, high
+/// nibble: the client slot), one byte `len`, then `len` bytes.
+///
+/// Asserts: every transmit is a well-formed STUN message sent to a client address that sent
+/// something; the data path never relays more than it got; every table stays within the
+/// configured caps, and allocations are one per 5-tuple from known sources, whatever the
+/// number of sources (bounded memory: nonces are stateless, so per-source state is only
+/// what allocations hold); and once every lifetime has run out, every table is empty again.
 pub fn turn_server(data: &[u8]) {
+    run_turn_server(data);
+}
+
+/// [`turn_server`]'s body; returns the server's counters and the most allocations alive at
+/// once (for the seed tests).
+fn run_turn_server(data: &[u8]) -> (crate::ServerStats, usize) {
     let start = Instant::now();
     let mut now = start;
     let config = ServerConfig {
@@ -172,67 +213,107 @@ pub fn turn_server(data: &[u8]) {
     let caps = config.clone();
     let mut server = Server::new(config, now, ChaCha8Rng::seed_from_u64(7));
     server.set_unix_time(now, 1_700_000_000);
-    let server_addr = SocketAddr::from(([192, 0, 2, 1], 3478));
-    let clients: [SocketAddr; 4] = [
+    let v6 = |a: u16, b: u16, port: u16| {
+        SocketAddr::from((Ipv6Addr::new(a, 0xdb8, 0, 0, 0, 0, 0, b), port))
+    };
+    let mut slots: [SocketAddr; 16] = [
         SocketAddr::from(([198, 51, 100, 1], 4000)),
         SocketAddr::from(([198, 51, 100, 1], 4001)),
         SocketAddr::from(([198, 51, 100, 2], 4000)),
         SocketAddr::from((Ipv4Addr::LOCALHOST, 4000)),
+        SocketAddr::from(([203, 0, 113, 9], 1)),
+        SocketAddr::from(([10, 0, 0, 1], 65535)),
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::from((Ipv4Addr::BROADCAST, 4000)),
+        v6(0x2001, 1, 4000),
+        v6(0x2001, 1, 4001),
+        v6(0x2001, 2, 4000),
+        SocketAddr::from((Ipv6Addr::LOCALHOST, 4000)),
+        // The same host as slot 0, seen through an IPv4-mapped IPv6 address.
+        SocketAddr::from((Ipv4Addr::new(198, 51, 100, 1).to_ipv6_mapped(), 4000)),
+        SocketAddr::from((Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1), 4000)),
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        v6(0x2600, 7, 3478),
     ];
+    let mut seen: HashSet<SocketAddr> = slots.iter().copied().collect();
+    let mut introduced = 0usize;
     let key = IntegrityKey::long_term(USER, REALM, PASS);
     let mut relays: Vec<SocketAddr> = Vec::new();
     let mut next_port = 50000u16;
     let mut next_id = 0u32;
     let mut out = Vec::new();
+    let tuple_of = |client: SocketAddr, tcp: bool| FiveTuple {
+        transport: if tcp {
+            TurnTransport::Tcp
+        } else {
+            TurnTransport::Udp
+        },
+        client,
+        server: server_for(client),
+    };
 
+    let mut peak = 0;
     let mut input = data;
     while let [op, len, rest @ ..] = input {
         let len = usize::from(*len).min(rest.len());
         let (chunk, tail) = rest.split_at(len);
         input = tail;
-        let tuple = FiveTuple {
-            transport: if op & 0x40 != 0 {
-                TurnTransport::Tcp
-            } else {
-                TurnTransport::Udp
-            },
-            client: clients[usize::from(op >> 4 & 3)],
-            server: server_addr,
-        };
+        let slot = usize::from(op >> 4);
+        let client = slots[slot];
         match op & 0x0F {
-            0..=4 => check_relay(server.handle_client(now, tuple, chunk), chunk),
-            5..=8 => {
+            // Raw datagrams (UDP, TCP).
+            k @ (0 | 1 | 12) => check_relay(
+                server.handle_client(now, tuple_of(client, k == 1), chunk),
+                chunk,
+            ),
+            // Signed requests (UDP, TCP).
+            k @ (2 | 3 | 4 | 14) => {
+                let tuple = tuple_of(client, k == 3 || k == 14);
                 next_id += 1;
                 let msg = signed_request(&mut server, now, tuple, &key, chunk, next_id);
                 check_relay(server.handle_client(now, tuple, &msg), &msg);
             }
-            9 | 10 => {
+            // A new source in this slot.
+            5 => {
+                if let Some((addr, _)) = address_from(chunk) {
+                    if introduced < MAX_SOURCES {
+                        introduced += 1;
+                        slots[slot] = addr;
+                        seen.insert(addr);
+                    }
+                }
+            }
+            // A peer datagram to a relayed address, from a peer address in the input.
+            6 | 7 => {
                 let relay = relays
                     .get(usize::from(chunk.first().copied().unwrap_or(0)) % relays.len().max(1))
                     .copied()
-                    .unwrap_or(server_addr);
-                let peer = match chunk.get(1) {
-                    Some(b) if b & 1 == 1 => SocketAddr::from(([203, 0, 113, *b], 9)),
-                    _ => SocketAddr::from(([192, 0, 2, 99], 7)),
-                };
-                let payload = chunk.get(2..).unwrap_or(&[]);
+                    .unwrap_or_else(|| server_for(client));
+                let rest = chunk.get(1..).unwrap_or(&[]);
+                let (peer, used) =
+                    address_from(rest).unwrap_or((SocketAddr::from(([203, 0, 113, 1], 9)), 0));
+                let payload = rest.get(used..).unwrap_or(&[]);
                 if let Some(to) = server.handle_peer(now, relay, peer, payload, &mut out) {
-                    assert!(clients.contains(&to.client));
+                    assert!(seen.contains(&to.client), "relayed to unknown {to:?}");
                     assert!(out.len() <= payload.len() + 64);
                 }
             }
-            11 => {
+            8 => {
                 let secs = u64::from(chunk.first().copied().unwrap_or(1));
                 now += Duration::from_secs(secs * 8);
                 server.handle_timeout(now);
             }
-            12 => server.client_disconnected(now, tuple),
-            13 => {
-                let relay = relays.first().copied().unwrap_or(server_addr);
-                let peer = SocketAddr::from(([203, 0, 113, 7], 7));
+            9 => server.client_disconnected(now, tuple_of(client, true)),
+            10 => {
+                let relay = relays
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| server_for(client));
+                let peer =
+                    address_from(chunk).map_or(SocketAddr::from(([203, 0, 113, 7], 7)), |(a, _)| a);
                 let _ = server.peer_connection_accepted(now, relay, peer);
             }
-            14 => {
+            11 => {
                 let id = u32::from_be_bytes([
                     chunk.first().copied().unwrap_or(0),
                     chunk.get(1).copied().unwrap_or(0),
@@ -241,60 +322,136 @@ pub fn turn_server(data: &[u8]) {
                 ]);
                 server.peer_connection_closed(now, ConnectionId(id));
             }
+            // A burst: signed Allocates (REQUESTED-TRANSPORT UDP) from many new sources, each
+            // an address from the input.
+            13 => {
+                let mut rest = chunk;
+                while let Some((addr, used)) = address_from(rest) {
+                    rest = rest.get(used..).unwrap_or(&[]);
+                    if introduced >= MAX_SOURCES {
+                        break;
+                    }
+                    introduced += 1;
+                    seen.insert(addr);
+                    let tuple = tuple_of(addr, false);
+                    next_id += 1;
+                    let req = [0x00, 0x00, 0x19, 4, 17, 0, 0, 0];
+                    let msg = signed_request(&mut server, now, tuple, &key, &req, next_id);
+                    check_relay(server.handle_client(now, tuple, &msg), &msg);
+                    drain(&mut server, now, &seen, &mut relays, &mut next_port);
+                }
+            }
             _ => server.shutdown(now),
         }
-        // The runtime's side: drain and answer until quiet (answers make more output).
-        for _ in 0..16 {
-            let mut quiet = true;
-            while let Some(t) = server.poll_transmit() {
-                quiet = false;
-                assert!(clients.contains(&t.tuple.client));
-                if let Err(e) = Message::new_checked(&t.contents[..]) {
-                    panic!("server sent a malformed message: {e}");
-                }
-            }
-            while let Some(e) = server.poll_event() {
-                quiet = false;
-                match e {
-                    ServerEvent::BindRelay {
-                        allocation,
-                        reserve_next,
-                        reserved,
-                        ..
-                    } => {
-                        let relay = reserved.unwrap_or_else(|| {
-                            next_port = next_port.wrapping_add(2);
-                            SocketAddr::from(([192, 0, 2, 1], next_port))
-                        });
-                        relays.push(relay);
-                        let kept = reserve_next
-                            .then(|| SocketAddr::from(([192, 0, 2, 1], next_port.wrapping_add(1))));
-                        server.relay_bound(now, allocation, Some(relay), kept);
-                    }
-                    ServerEvent::ReleaseRelay { relay, .. } => relays.retain(|r| Some(*r) != relay),
-                    ServerEvent::ConnectPeer { connection_id, .. } => {
-                        server.peer_connected(now, connection_id, connection_id.0 % 2 == 0);
-                    }
-                    _ => {}
-                }
-            }
-            if quiet {
-                break;
-            }
-        }
+        drain(&mut server, now, &seen, &mut relays, &mut next_port);
         if relays.len() > 64 {
             relays.drain(..32);
         }
-        let [allocs, perms, chans, conns, all_conns, data_conns, reservations, tx, ev] =
-            server.table_sizes();
-        assert!(allocs <= caps.max_allocations);
-        assert!(perms <= caps.max_permissions);
-        assert!(chans <= caps.max_channels);
-        assert!(conns <= caps.max_tcp_connections);
-        assert!(all_conns <= caps.max_allocations * caps.max_tcp_connections);
-        assert!(data_conns <= all_conns);
-        assert!(reservations <= caps.max_allocations);
-        assert_eq!((tx, ev), (0, 0));
+        check_tables(&server, &caps, &seen);
+        peak = peak.max(server.allocations().len());
+    }
+    let stats = server.stats();
+
+    // Every lifetime runs out (allocations 10 min at most, reservations 30 s, permissions,
+    // channels and connections with them): nothing stays behind.
+    now += Duration::from_secs(2 * 3600);
+    server.handle_timeout(now);
+    drain(&mut server, now, &seen, &mut relays, &mut next_port);
+    now += Duration::from_secs(60);
+    server.handle_timeout(now);
+    drain(&mut server, now, &seen, &mut relays, &mut next_port);
+    check_tables(&server, &caps, &seen);
+    let [allocs, _, _, conns, all_conns, data_conns, reservations, _, _] = server.table_sizes();
+    assert_eq!(
+        (allocs, conns, all_conns, data_conns, reservations),
+        (0, 0, 0, 0, 0),
+        "state left after every lifetime ran out"
+    );
+    assert!(server.allocations().is_empty());
+    (stats, peak)
+}
+
+/// The runtime's side: drain and answer until quiet (answers make more output).
+fn drain(
+    server: &mut Server,
+    now: Instant,
+    seen: &HashSet<SocketAddr>,
+    relays: &mut Vec<SocketAddr>,
+    next_port: &mut u16,
+) {
+    for _ in 0..16 {
+        let mut quiet = true;
+        while let Some(t) = server.poll_transmit() {
+            quiet = false;
+            assert!(
+                seen.contains(&t.tuple.client),
+                "sent to unknown {:?}",
+                t.tuple
+            );
+            if let Err(e) = Message::new_checked(&t.contents[..]) {
+                panic!("server sent a malformed message: {e}");
+            }
+        }
+        while let Some(e) = server.poll_event() {
+            quiet = false;
+            match e {
+                ServerEvent::BindRelay {
+                    allocation,
+                    family,
+                    reserve_next,
+                    reserved,
+                    ..
+                } => {
+                    let ip = match family {
+                        AddressFamily::IPv4 => IpAddr::from([192, 0, 2, 1]),
+                        AddressFamily::IPv6 => {
+                            IpAddr::from(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))
+                        }
+                    };
+                    let relay = reserved.unwrap_or_else(|| {
+                        *next_port = next_port.wrapping_add(2);
+                        SocketAddr::new(ip, *next_port)
+                    });
+                    relays.push(relay);
+                    let kept = reserve_next.then(|| SocketAddr::new(ip, next_port.wrapping_add(1)));
+                    server.relay_bound(now, allocation, Some(relay), kept);
+                }
+                ServerEvent::ReleaseRelay { relay, .. } => relays.retain(|r| Some(*r) != relay),
+                ServerEvent::ConnectPeer { connection_id, .. } => {
+                    server.peer_connected(now, connection_id, connection_id.0 % 2 == 0);
+                }
+                _ => {}
+            }
+        }
+        if quiet {
+            break;
+        }
+    }
+}
+
+/// Every table within its cap; allocations one per 5-tuple, from sources that sent.
+fn check_tables(server: &Server, caps: &ServerConfig, seen: &HashSet<SocketAddr>) {
+    let [allocs, perms, chans, conns, all_conns, data_conns, reservations, tx, ev] =
+        server.table_sizes();
+    assert!(allocs <= caps.max_allocations);
+    assert!(perms <= caps.max_permissions);
+    assert!(chans <= caps.max_channels);
+    assert!(conns <= caps.max_tcp_connections);
+    assert!(all_conns <= caps.max_allocations * caps.max_tcp_connections);
+    assert!(data_conns <= all_conns);
+    assert!(reservations <= caps.max_allocations);
+    assert_eq!((tx, ev), (0, 0));
+    let infos = server.allocations();
+    assert_eq!(infos.len(), allocs);
+    let tuples: HashSet<FiveTuple> = infos.iter().map(|a| a.tuple).collect();
+    assert_eq!(tuples.len(), infos.len(), "two allocations on one 5-tuple");
+    for a in &infos {
+        assert!(
+            seen.contains(&a.tuple.client),
+            "allocation for unknown {:?}",
+            a.tuple
+        );
+        assert_eq!(a.tuple.server, server_for(a.tuple.client));
     }
 }
 
@@ -378,12 +535,65 @@ mod tests {
         turn_channel_data(&[0x40, 0x00, 0x00, 0x03, 1, 2, 3, 0]);
         turn_channel_data(&[]);
         turn_channel_data(&[0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42]);
-        // Allocate (signed, REQUESTED-TRANSPORT UDP), CreatePermission, a peer datagram.
-        let allocate = [0x05, 6, 0, 0x00, 0x19, 4, 17, 0];
-        turn_server(&allocate);
+        // Allocate (signed, REQUESTED-TRANSPORT UDP), CreatePermission for 203.0.113.1, a
+        // datagram from that peer, a time jump, shutdown.
+        let allocate = [0x02, 8, 0, 0x00, 0x19, 4, 17, 0, 0, 0];
+        let (stats, peak) = run_turn_server(&allocate);
+        assert_eq!((stats.allocations_total, peak), (1, 1));
         let mut ops = allocate.to_vec();
-        ops.extend_from_slice(&[0x05, 9, 2, 0x00, 0x12, 8, 0, 1, 0, 9, 203, 0, 113, 1]);
-        ops.extend_from_slice(&[0x09, 4, 0, 1, b'h', b'i', 0x0B, 1, 100, 0x0F, 0]);
-        turn_server(&ops);
+        // XOR-PEER-ADDRESS 203.0.113.1:9, XORed with the magic cookie.
+        ops.extend_from_slice(&[0x02, 12, 2, 0x00, 0x12, 8, 0, 1, 0x21, 0x1B]);
+        ops.extend_from_slice(&[203 ^ 0x21, 0x12, 113 ^ 0xA4, 1 ^ 0x42]);
+        ops.extend_from_slice(&[0x06, 10, 0, 0, 203, 0, 113, 1, 0, 9, b'h', b'i']);
+        ops.extend_from_slice(&[0x08, 1, 100, 0x0F, 0]);
+        let (stats, _) = run_turn_server(&ops);
+        assert_eq!(stats.packets_to_clients, 1);
+    }
+
+    #[test]
+    fn turn_server_takes_sources_from_the_input() {
+        // A burst of Allocates from six new sources, three IPv4 and three IPv6: four are
+        // allocated (the cap), two refused for quota.
+        let mut burst = Vec::new();
+        for i in 0..3u8 {
+            burst.extend_from_slice(&[0, 198, 51, 100, 10 + i, 0x10, i]);
+            let mut v6 = [0u8; 19];
+            v6[0] = 1;
+            v6[1..3].copy_from_slice(&[0x20, 0x01]);
+            v6[3..5].copy_from_slice(&[0x0d, 0xb8]);
+            v6[16] = i;
+            v6[17..19].copy_from_slice(&[0x10, i]);
+            burst.extend_from_slice(&v6);
+        }
+        let mut ops = vec![0x0D, burst.len() as u8];
+        ops.extend_from_slice(&burst);
+        let (stats, peak) = run_turn_server(&ops);
+        assert_eq!((stats.allocations_total, peak), (4, 4));
+        assert_eq!(stats.quota_rejections, 2);
+        // A new IPv6 source in slot 3 (op 0x35), then a signed Allocate from it (0x32).
+        let mut ops = vec![0x35, 19, 1];
+        ops.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        ops.extend_from_slice(&[0x30, 0x39]);
+        ops.extend_from_slice(&[0x32, 8, 0, 0x00, 0x19, 4, 17, 0, 0, 0]);
+        let (stats, peak) = run_turn_server(&ops);
+        assert_eq!((stats.allocations_total, peak), (1, 1));
+    }
+
+    #[test]
+    fn addresses_from_input() {
+        assert_eq!(
+            address_from(&[0, 1, 2, 3, 4, 0, 80, 99]),
+            Some((SocketAddr::from(([1, 2, 3, 4], 80)), 7))
+        );
+        let mut v6 = [0u8; 19];
+        v6[0] = 3;
+        v6[16] = 1;
+        v6[18] = 5;
+        assert_eq!(
+            address_from(&v6),
+            Some((SocketAddr::from((Ipv6Addr::LOCALHOST, 5)), 19))
+        );
+        assert_eq!(address_from(&[0, 1, 2, 3, 4, 0]), None);
+        assert_eq!(address_from(&[]), None);
     }
 }
