@@ -361,10 +361,19 @@ fn run_turn_server(data: &[u8]) -> (crate::ServerStats, usize) {
     server.handle_timeout(now);
     drain(&mut server, now, &seen, &mut relays, &mut next_port);
     check_tables(&server, &caps, &seen);
-    let [allocs, _, _, conns, all_conns, data_conns, reservations, _, _] = server.table_sizes();
+    let [allocs, _, _, conns, all_conns, data_conns, reservations, _, _, tuples, relayed] =
+        server.table_sizes();
     assert_eq!(
-        (allocs, conns, all_conns, data_conns, reservations),
-        (0, 0, 0, 0, 0),
+        (
+            allocs,
+            conns,
+            all_conns,
+            data_conns,
+            reservations,
+            tuples,
+            relayed
+        ),
+        (0, 0, 0, 0, 0, 0, 0),
         "state left after every lifetime ran out"
     );
     assert!(server.allocations().is_empty());
@@ -431,8 +440,14 @@ fn drain(
 
 /// Every table within its cap; allocations one per 5-tuple, from sources that sent.
 fn check_tables(server: &Server, caps: &ServerConfig, seen: &HashSet<SocketAddr>) {
-    let [allocs, perms, chans, conns, all_conns, data_conns, reservations, tx, ev] =
+    let [allocs, perms, chans, conns, all_conns, data_conns, reservations, tx, ev, by_tuple, by_relay] =
         server.table_sizes();
+    // The lookup maps index the allocations exactly: nothing stale left behind.
+    assert_eq!(
+        (by_tuple, by_relay),
+        (allocs, allocs),
+        "lookup maps out of step"
+    );
     assert!(allocs <= caps.max_allocations);
     assert!(perms <= caps.max_permissions);
     assert!(chans <= caps.max_channels);

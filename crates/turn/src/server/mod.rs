@@ -498,7 +498,7 @@ impl Server {
     /// the largest permission, channel and connection counts of one allocation, connections,
     /// data connections, reservations, queued transmits and events.
     #[cfg(feature = "fuzzing")]
-    pub(crate) fn table_sizes(&self) -> [usize; 9] {
+    pub(crate) fn table_sizes(&self) -> [usize; 11] {
         let max = |f: fn(&Allocation) -> usize| self.allocations.values().map(f).max().unwrap_or(0);
         [
             self.allocations.len(),
@@ -510,6 +510,8 @@ impl Server {
             self.ledger.reservations(),
             self.transmits.len(),
             self.events.len(),
+            self.by_tuple.len(),
+            self.by_relay.len(),
         ]
     }
 
