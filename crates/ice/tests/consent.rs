@@ -140,7 +140,10 @@ fn round_trips_of_the_selected_pair_are_measured() {
     let s = sc.sim.endpoint(sc.a).agent.selected_pair_stats().unwrap();
     assert_eq!(s.current_round_trip_time, Some(Duration::from_millis(100)));
     assert!(s.responses_received >= 3, "{s:?}");
-    assert!(s.total_round_trip_time >= Duration::from_millis(300), "{s:?}");
+    assert!(
+        s.total_round_trip_time >= Duration::from_millis(300),
+        "{s:?}"
+    );
     assert!(
         s.total_round_trip_time <= Duration::from_millis(100) * s.responses_received as u32,
         "{s:?}"
