@@ -4,6 +4,11 @@
 //   node chromium_peer.mjs answer --listen HOST:PORT
 //   node chromium_peer.mjs offer --url URL --scenario dc-echo|dc-bulk|media-echo [options]
 //
+// --mdns keeps Chromium's default of hiding host addresses behind `<uuid>.local` names
+// (answered by its own mDNS responder, which listens only on non-loopback multicast
+// interfaces): run it in a network namespace with a veth, never on the host's interfaces.
+// Without the auto-granted camera permission it is for the data channel scenarios.
+//
 // Drives Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) over the DevTools protocol on a
 // pipe (--remote-debugging-pipe): no npm package, no browser download. The WebRTC logic is in
 // chromium/peer.js, served from 127.0.0.1; this script does the HTTP signaling.
@@ -38,7 +43,7 @@ function parseArgs(argv) {
   const a = {
     command, iceServers: [], iceUser: null, icePass: null, relay: false, verbose: false,
     size: 64 * 1024 * 1024, count: 1, sizes: null, strings: null, expectTextPrefix: '',
-    seconds: 4, timeout: 60,
+    seconds: 4, timeout: 60, mdns: false,
   };
   const need = (i, name) => {
     if (i >= rest.length) throw new Error(`${name} needs a value`);
@@ -66,6 +71,7 @@ function parseArgs(argv) {
       case '--ice-user': a.iceUser = need(++i, f); break;
       case '--ice-pass': a.icePass = need(++i, f); break;
       case '--relay': a.relay = true; break;
+      case '--mdns': a.mdns = true; break;
       case '-v': case '--verbose': a.verbose = true; break;
       default: throw new Error(`unknown option ${f}`);
     }
@@ -92,7 +98,7 @@ const DISABLED_FEATURES = [
 ];
 
 class Browser {
-  static async launch(verbose) {
+  static async launch(verbose, mdns = false) {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'oxrtc-chromium-'));
     const args = [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -101,8 +107,10 @@ class Browser {
       '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows', '--autoplay-policy=no-user-gesture-required',
       '--allow-loopback-in-peer-connection',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      `--disable-features=${DISABLED_FEATURES.join(',')}`,
+      '--use-fake-device-for-media-stream',
+      // Auto-granted camera/microphone permission also reveals host addresses: not with --mdns.
+      ...(mdns ? [] : ['--use-fake-ui-for-media-stream']),
+      `--disable-features=${DISABLED_FEATURES.filter((f) => !mdns || f !== 'WebRtcHideLocalIpsWithMdns').join(',')}`,
       `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank',
     ];
     const proc = spawn(CHROMIUM, args, {
@@ -244,7 +252,7 @@ async function cleanupAll() {
 async function startPeer(args) {
   const page = await servePage();
   cleanups.add(() => page.close());
-  const browser = await Browser.launch(args.verbose);
+  const browser = await Browser.launch(args.verbose, args.mdns);
   cleanups.add(() => browser.close());
   const evaluate = await browser.open(`http://127.0.0.1:${page.address().port}/peer.html`);
   return { evaluate, browser };
