@@ -586,7 +586,7 @@ fn parse_digits<T: FromStr>(s: &str, max_digits: usize) -> Option<T> {
 /// assert_eq!(serde_json::to_string(&init).unwrap(), json);
 /// # Ok::<(), oxrtc_ice::CandidateError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CandidateInit {
     /// The `candidate:...` string; empty for end-of-candidates.
@@ -632,6 +632,36 @@ impl CandidateInit {
     /// Whether this is the end-of-candidates indication.
     pub fn is_end_of_candidates(&self) -> bool {
         self.candidate.trim().is_empty()
+    }
+
+    /// The JSON text, `{"candidate":...,"sdpMid":...,"sdpMLineIndex":...}`.
+    pub fn to_json(&self) -> String {
+        // Serialising strings and integers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses the JSON text.
+    ///
+    /// # Errors
+    /// [`CandidateError::InvalidJson`] if it is not a candidate init object. The
+    /// `candidate` string itself is checked by [`candidate`](Self::candidate).
+    pub fn from_json(json: &str) -> Result<Self, CandidateError> {
+        serde_json::from_str(json).map_err(|_| CandidateError::InvalidJson)
+    }
+
+    /// The candidate attribute value without the `candidate:` (or `a=candidate:`) prefix,
+    /// as it follows `a=candidate:` in SDP (RFC 8839 §5.1); `None` for end-of-candidates.
+    pub fn sdp_value(&self) -> Option<&str> {
+        let c = self.candidate.trim();
+        if c.is_empty() {
+            return None;
+        }
+        Some(
+            c.strip_prefix("a=")
+                .unwrap_or(c)
+                .strip_prefix("candidate:")
+                .unwrap_or(c),
+        )
     }
 
     /// The parsed candidate; `None` for end-of-candidates. A `usernameFragment` fills in
@@ -882,5 +912,52 @@ mod tests {
             serde_json::to_string(&CandidateInit::end_of_candidates(Some("0".into()), Some(0)))
                 .unwrap();
         assert_eq!(eoc, r#"{"candidate":"","sdpMid":"0","sdpMLineIndex":0}"#);
+    }
+
+    #[test]
+    fn candidate_init_json_text() {
+        let c = CandidateInit {
+            candidate: "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+            username_fragment: None,
+        };
+        assert_eq!(
+            c.to_json(),
+            r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}"#
+        );
+        assert_eq!(
+            c.sdp_value(),
+            Some("1 1 udp 2122260223 127.0.0.1 5000 typ host")
+        );
+        let prefixed = CandidateInit {
+            candidate: "a=candidate:1 1 udp 1 192.0.2.1 9 typ host".into(),
+            ..CandidateInit::default()
+        };
+        assert_eq!(prefixed.sdp_value(), Some("1 1 udp 1 192.0.2.1 9 typ host"));
+        // What Chromium's onicecandidate JSON looks like, with usernameFragment.
+        let chrome = r#"{"candidate":"candidate:842163049 1 udp 1677729535 1.2.3.4 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXP5 network-cost 999","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXP5"}"#;
+        let c = CandidateInit::from_json(chrome).unwrap();
+        assert_eq!(c.username_fragment.as_deref(), Some("sXP5"));
+        assert_eq!(c.to_json(), chrome);
+        let end =
+            CandidateInit::from_json(r#"{"candidate":"","sdpMid":"0","sdpMLineIndex":0}"#).unwrap();
+        assert_eq!(end.sdp_value(), None);
+        assert_eq!(
+            CandidateInit::from_json(r#"{"candidate":1}"#),
+            Err(CandidateError::InvalidJson)
+        );
+        for bad in [
+            "",
+            "null",
+            r#""candidate:1 1 udp 1 192.0.2.1 9 typ host""#,
+            "{",
+        ] {
+            assert_eq!(
+                CandidateInit::from_json(bad),
+                Err(CandidateError::InvalidJson),
+                "{bad}"
+            );
+        }
     }
 }

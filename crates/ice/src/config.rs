@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
 
 use crate::candidate::{is_ice_char, Protocol};
 use crate::error::UrlError;
@@ -82,13 +83,28 @@ pub enum TransportPolicy {
 }
 
 /// One entry of the W3C `RTCIceServer` list: URLs sharing credentials.
-#[derive(Clone, PartialEq, Eq, Default)]
+///
+/// Serialises with serde to the browser's JSON shape,
+/// `{"urls":["turn:turn.example.org:3478?transport=udp"],"username":"u","credential":"p"}`;
+/// `urls` may also be a single string, and absent credentials are left out.
+///
+/// ```
+/// use oxrtc_ice::IceServer;
+/// let s: IceServer = serde_json::from_str(r#"{"urls":"stun:stun.example.org"}"#).unwrap();
+/// assert_eq!(s, IceServer::stun("stun:stun.example.org"));
+/// assert_eq!(s.parsed_urls()?[0].port, 3478);
+/// # Ok::<(), oxrtc_ice::UrlError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct IceServer {
     /// `stun:`, `stuns:`, `turn:` or `turns:` URLs (RFC 7064, RFC 7065).
+    #[serde(deserialize_with = "one_or_many")]
     pub urls: Vec<String>,
     /// TURN username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// TURN password.
+    /// TURN password (W3C `credential`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
 }
 
@@ -114,6 +130,44 @@ impl IceServer {
             credential: Some(credential.into()),
         }
     }
+
+    /// A server without credentials: the same as [`stun`](Self::stun), under the name the
+    /// `oxrtc` crate has always used.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::stun(url)
+    }
+
+    /// A server with long-term credentials: the same as [`turn`](Self::turn), under the
+    /// name the `oxrtc` crate has always used.
+    pub fn with_credentials(
+        url: impl Into<String>,
+        username: impl Into<String>,
+        credential: impl Into<String>,
+    ) -> Self {
+        Self::turn(url, username, credential)
+    }
+
+    /// The URLs, parsed (an empty list gives an empty vector).
+    ///
+    /// # Errors
+    /// The [`UrlError`] of the first URL that does not parse.
+    pub fn parsed_urls(&self) -> Result<Vec<IceServerUrl>, UrlError> {
+        self.urls.iter().map(|u| u.parse()).collect()
+    }
+}
+
+/// W3C `urls` is `(DOMString or sequence<DOMString>)`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 impl fmt::Debug for IceServer {
@@ -158,6 +212,17 @@ pub enum Host {
     Ip(IpAddr),
     /// A DNS name, resolved through [`IceEvent::Resolve`](crate::IceEvent::Resolve).
     Name(String),
+}
+
+/// The host as a TLS server name or DNS query wants it: the name, or the IP address
+/// without brackets.
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(ip) => ip.fmt(f),
+            Host::Name(n) => f.write_str(n),
+        }
+    }
 }
 
 /// A parsed ICE server URL (RFC 7064 §3.1, RFC 7065 §3.1):
@@ -398,6 +463,15 @@ mod tests {
         assert_eq!(u.socket_addr(), Some("192.0.2.1:5349".parse().unwrap()));
         let u: IceServerUrl = "TURN:192.0.2.1:3479?transport=UDP".parse().unwrap();
         assert_eq!(u.to_string(), "turn:192.0.2.1:3479?transport=udp");
+        let u: IceServerUrl = "turn:10.0.0.1?transport=tcp".parse().unwrap();
+        assert_eq!((u.port, u.transport), (3478, Protocol::Tcp));
+        let u: IceServerUrl = "turns:[::1]:443".parse().unwrap();
+        assert_eq!(
+            (&u.host, u.port, u.transport),
+            (&Host::Ip("::1".parse().unwrap()), 443, Protocol::Tcp)
+        );
+        assert_eq!(u.host.to_string(), "::1");
+        assert_eq!(u.to_string(), "turns:[::1]:443?transport=tcp");
         for bad in [
             "http://x",
             "stun:",
@@ -406,10 +480,70 @@ mod tests {
             "stun:host?transport=udp",
             "turn:host?transport=sctp",
             "stun:[::1",
+            "turn:[::1",
             "stun:[::1]x",
             "stun:bad_host",
         ] {
             assert!(bad.parse::<IceServerUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ice_server_json() {
+        let s: IceServer = serde_json::from_str(r#"{"urls":"stun:127.0.0.1:3478"}"#).unwrap();
+        assert_eq!(s.urls, ["stun:127.0.0.1:3478"]);
+        assert_eq!(s, IceServer::new("stun:127.0.0.1:3478"));
+        let s: IceServer = serde_json::from_str(
+            r#"{"urls":["turn:a:1","turns:b"],"username":"u","credential":"c"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.urls.len(), 2);
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"urls":["turn:a:1","turns:b"],"username":"u","credential":"c"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&IceServer::stun("stun:a")).unwrap(),
+            r#"{"urls":["stun:a"]}"#
+        );
+        assert!(serde_json::from_str::<IceServer>(r#"{"username":"u"}"#).is_err());
+        assert!(!format!("{s:?}").contains("\"c\""));
+        let urls = s.parsed_urls().unwrap();
+        assert_eq!((urls[0].port, urls[1].port), (1, 5349));
+        let bad = IceServer::with_credentials("turn:a:1", "u", "c");
+        assert_eq!(bad, IceServer::turn("turn:a:1", "u", "c"));
+        let bad = IceServer {
+            urls: vec!["turn:a".into(), "turn:a:0".into()],
+            ..bad
+        };
+        assert_eq!(bad.parsed_urls(), Err(UrlError::InvalidPort));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ice_server_url_round_trip(
+            scheme in 0usize..4,
+            host in "[a-z][a-z0-9.-]{0,20}|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|::1|fe80::[0-9a-f]{1,4}",
+            port in 1u16..,
+            tcp in proptest::bool::ANY,
+        ) {
+            let scheme = [Scheme::Stun, Scheme::Stuns, Scheme::Turn, Scheme::Turns][scheme];
+            let transport = if tcp || (scheme.is_secure() && !scheme.is_turn()) { Protocol::Tcp } else { Protocol::Udp };
+            let transport = if scheme == Scheme::Stun { Protocol::Udp } else { transport };
+            let host = host.parse().map_or(Host::Name(host), Host::Ip);
+            let url = IceServerUrl { scheme, host, port, transport };
+            let text = url.to_string();
+            let back: IceServerUrl = text.parse().unwrap();
+            proptest::prop_assert_eq!(&back, &url);
+            proptest::prop_assert_eq!(back.to_string(), text);
+        }
+
+        #[test]
+        fn ice_server_url_parse_never_panics(s in "\\PC{0,64}") {
+            if let Ok(u) = s.parse::<IceServerUrl>() {
+                let again: IceServerUrl = u.to_string().parse().unwrap();
+                proptest::prop_assert_eq!(again, u);
+            }
         }
     }
 

@@ -24,6 +24,10 @@ pub enum CandidateError {
     /// A `tcptype` other than active, passive and so.
     #[error("unknown tcptype")]
     UnknownTcpType,
+    /// The text given to [`CandidateInit::from_json`](crate::CandidateInit::from_json) is
+    /// not a JSON `RTCIceCandidateInit` object.
+    #[error("not a json candidate init object")]
+    InvalidJson,
     /// Longer than [`MAX_CANDIDATE_LEN`](crate::MAX_CANDIDATE_LEN).
     #[error("candidate string too long")]
     TooLong,

@@ -5,6 +5,9 @@
 //!   `Display` (tcptype, raddr/rport, generation, ufrag, network-id, network-cost, unknown
 //!   extensions kept), priorities (RFC 8445 §5.1.2, RFC 6544 §4.2), and the W3C
 //!   `RTCIceCandidateInit` JSON shape ([`CandidateInit`], serde).
+//! - **ICE servers** ([`IceServer`], [`IceServerUrl`]): the W3C `RTCIceServer` with its
+//!   JSON shape (serde), and the `stun:`/`stuns:`/`turn:`/`turns:` URL grammar (RFC 7064
+//!   §3.1, RFC 7065 §3.1).
 //! - **Gathering**: host candidates from the sockets the runtime reports
 //!   ([`Agent::add_local_socket`]), server-reflexive ones from STUN servers, relayed ones
 //!   from TURN servers (asked only from sockets that reach them: loopback sockets only for

@@ -1,6 +1,6 @@
 //! ICE glue: the `oxrtc_ice::Agent` of the connection's one BUNDLE transport.
 
-use crate::config::{IceServer, IceTransportPolicy};
+use crate::config::IceTransportPolicy;
 use crate::error::Error;
 use crate::event::{Event, IceConnectionState, IceGatheringState};
 use crate::jsep::{self, IceCredentials};
@@ -28,17 +28,6 @@ pub(crate) struct IceState {
     pub remote_eoc: bool,
     /// The selected pair goes through a TURN relay: data must go through `Agent::send`.
     pub relayed: bool,
-}
-
-fn agent_servers(servers: &[IceServer]) -> Vec<oxrtc_ice::IceServer> {
-    servers
-        .iter()
-        .map(|s| oxrtc_ice::IceServer {
-            urls: s.urls.clone(),
-            username: s.username.clone(),
-            credential: s.credential.clone(),
-        })
-        .collect()
 }
 
 fn map_state(s: ConnectionState) -> IceConnectionState {
@@ -157,7 +146,7 @@ impl PeerConnection {
                 ufrag: self.local_ice.ufrag.clone(),
                 pwd: self.local_ice.pwd.clone(),
             }),
-            ice_servers: agent_servers(&self.config.ice_servers),
+            ice_servers: self.config.ice_servers.clone(),
             transport_policy: match self.config.ice_transport_policy {
                 IceTransportPolicy::All => TransportPolicy::All,
                 IceTransportPolicy::Relay => TransportPolicy::Relay,
@@ -344,12 +333,9 @@ impl PeerConnection {
                     }
                     let (mid, index) = self.bundle_tag();
                     self.events
-                        .push_back(Event::IceCandidate(Some(IceCandidateInit {
-                            candidate: c.to_string(),
-                            sdp_mid: mid,
-                            sdp_m_line_index: index,
-                            username_fragment: c.ufrag.clone(),
-                        })));
+                        .push_back(Event::IceCandidate(Some(IceCandidateInit::new(
+                            &c, mid, index,
+                        ))));
                 }
                 IceEvent::GatheringStateChange(g) => {
                     let state = match g {

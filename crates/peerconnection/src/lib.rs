@@ -198,8 +198,8 @@ mod transport;
 
 pub use channel::Channel;
 pub use config::{
-    Config, DtlsRole, IceServer, IceServerScheme, IceServerTransport, IceServerUrl,
-    IceTransportPolicy, InterfaceFilter,
+    Config, DtlsRole, IceServer, IceServerHost, IceServerScheme, IceServerTransport, IceServerUrl,
+    IceServerUrlError, IceTransportPolicy, InterfaceFilter,
 };
 pub use datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
 pub use error::Error;

@@ -100,7 +100,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::config::Config;
+use crate::config::{Config, IceServerHost};
 use crate::datachannel::{ChannelId, DataChannelInit, DataChannelState, Message};
 use crate::error::Error;
 use crate::event::{
@@ -1200,14 +1200,17 @@ async fn resolve_ice_servers(config: &mut Config) -> Vec<(SocketAddr, String)> {
                 continue;
             };
             let secure = parsed.scheme == crate::config::IceServerScheme::Turns;
-            if let Ok(ip) = parsed.host.parse::<IpAddr>() {
-                if secure {
-                    tls.push((SocketAddr::new(ip, parsed.port), parsed.host.clone()));
+            let name = match &parsed.host {
+                IceServerHost::Ip(ip) => {
+                    if secure {
+                        tls.push((SocketAddr::new(*ip, parsed.port), ip.to_string()));
+                    }
+                    continue;
                 }
-                continue;
-            }
+                IceServerHost::Name(name) => name.clone(),
+            };
             let found: Option<SocketAddr> =
-                match tokio::net::lookup_host((parsed.host.clone(), parsed.port)).await {
+                match tokio::net::lookup_host((name.as_str(), parsed.port)).await {
                     Ok(mut addrs) => addrs.find(SocketAddr::is_ipv4),
                     Err(e) => {
                         tracing::debug!(%url, error = %e, "ice server name not resolved");
@@ -1216,10 +1219,10 @@ async fn resolve_ice_servers(config: &mut Config) -> Vec<(SocketAddr, String)> {
                 };
             if let Some(a) = found {
                 if secure {
-                    tls.push((a, parsed.host.clone()));
+                    tls.push((a, name));
                 }
                 let resolved = crate::config::IceServerUrl {
-                    host: a.ip().to_string(),
+                    host: IceServerHost::Ip(a.ip()),
                     ..parsed
                 };
                 *url = resolved.to_string();

@@ -96,57 +96,10 @@ impl RtcSessionDescription {
     }
 }
 
-/// An ICE candidate as signaled (W3C `RTCIceCandidateInit`):
-/// `{"candidate":"candidate:1 1 udp ...","sdpMid":"0","sdpMLineIndex":0}`.
-///
-/// An empty `candidate` string means end-of-candidates for that m-section (or for all
-/// of them when `sdp_mid` and `sdp_m_line_index` are both absent).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct IceCandidateInit {
-    /// The `a=candidate` value with its `candidate:` prefix (RFC 8839 §5.1), or empty.
-    #[serde(default)]
-    pub candidate: String,
-    /// The mid of the m-section it belongs to.
-    #[serde(default)]
-    pub sdp_mid: Option<String>,
-    /// The index of the m-section it belongs to.
-    #[serde(default, rename = "sdpMLineIndex")]
-    pub sdp_m_line_index: Option<u16>,
-    /// The ICE ufrag it belongs to (lets a receiver drop candidates of an old generation).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username_fragment: Option<String>,
-}
-
-impl IceCandidateInit {
-    /// The JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Parses the JSON text.
-    ///
-    /// # Errors
-    /// [`Error::InvalidCandidate`] if it is not a candidate object.
-    pub fn from_json(json: &str) -> Result<Self, Error> {
-        serde_json::from_str(json).map_err(|e| Error::InvalidCandidate(e.to_string()))
-    }
-
-    /// The candidate attribute value without the `candidate:` prefix, as it follows
-    /// `a=candidate:` in SDP; `None` for an end-of-candidates marker.
-    pub fn sdp_value(&self) -> Option<&str> {
-        let c = self.candidate.trim();
-        if c.is_empty() {
-            return None;
-        }
-        Some(
-            c.strip_prefix("a=")
-                .unwrap_or(c)
-                .strip_prefix("candidate:")
-                .unwrap_or(c),
-        )
-    }
-}
+// An ICE candidate as signaled (W3C `RTCIceCandidateInit`) is oxrtc-ice's, with its JSON
+// shape. An empty `candidate` means end-of-candidates for that m-section (or for all of them
+// when `sdp_mid` and `sdp_m_line_index` are both absent).
+pub use oxrtc_ice::CandidateInit as IceCandidateInit;
 
 /// The signaling state (W3C `RTCSignalingState`, JSEP RFC 8829 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -310,28 +263,6 @@ mod tests {
         assert_eq!(rb, RtcSessionDescription::rollback());
         assert!(RtcSessionDescription::from_json(r#"{"type":"bogus","sdp":""}"#).is_err());
 
-        let c = IceCandidateInit {
-            candidate: "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host".into(),
-            sdp_mid: Some("0".into()),
-            sdp_m_line_index: Some(0),
-            username_fragment: None,
-        };
-        assert_eq!(
-            c.to_json(),
-            r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}"#
-        );
-        assert_eq!(
-            c.sdp_value(),
-            Some("1 1 udp 2122260223 127.0.0.1 5000 typ host")
-        );
-        // What Chromium's onicecandidate JSON looks like, with usernameFragment.
-        let chrome = r#"{"candidate":"candidate:842163049 1 udp 1677729535 1.2.3.4 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sXP5 network-cost 999","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"sXP5"}"#;
-        let c = IceCandidateInit::from_json(chrome).unwrap();
-        assert_eq!(c.username_fragment.as_deref(), Some("sXP5"));
-        assert_eq!(c.to_json(), chrome);
-        let end = IceCandidateInit::from_json(r#"{"candidate":"","sdpMid":"0","sdpMLineIndex":0}"#)
-            .unwrap();
-        assert_eq!(end.sdp_value(), None);
         assert_eq!(
             serde_json::to_string(&SignalingState::HaveLocalPranswer).unwrap(),
             r#""have-local-pranswer""#
