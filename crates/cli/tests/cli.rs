@@ -801,13 +801,18 @@ fn media_echo_between_two_oxrtc_processes_saved_to_disk() {
     assert_eq!((&h.fourcc, h.width, h.height), (b"VP80", 320, 240));
     assert_eq!(h.timebase_denominator, 90_000);
     assert!(key, "a saved file starts with a key frame");
+    // The count in the JSON line is taken when the scenario ends; frames still arriving until
+    // the connection closes are saved too (a few, at 30 and 50 frames/s).
     assert!(
-        frames as u64 >= video - 30 && frames as u64 <= video,
+        frames as u64 >= video - 30 && frames as u64 <= video + 10,
         "{frames} of {video}"
     );
     let (channels, packets) = read_ogg(&o_dir.join("offer-audio-1.ogg"));
     assert_eq!(channels, 2);
-    assert_eq!(packets as u64, audio);
+    assert!(
+        packets as u64 >= audio && packets as u64 <= audio + 15,
+        "{packets} of {audio}"
+    );
 
     // The answerer's, once its session ended (the offerer closed; media stopped).
     let end = Instant::now() + Duration::from_secs(15);

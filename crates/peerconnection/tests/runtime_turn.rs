@@ -259,18 +259,23 @@ async fn turns_with_an_untrusted_certificate_gathers_nothing() {
         .unwrap();
     a.set_local_description(None).await.unwrap();
     let mut error = None;
+    // Gathering may complete before the error event is read from the stream: wait for both.
     let done = tokio::time::timeout(Duration::from_secs(30), async {
-        while a.ice_gathering_state().await != IceGatheringState::Complete {
-            if let Some(oxrtc::runtime::Event::IceCandidateError {
-                url, error_text, ..
-            }) = ae.recv().await
-            {
-                error = Some((url, error_text));
+        while error.is_none() || a.ice_gathering_state().await != IceGatheringState::Complete {
+            match ae.recv().await {
+                Some(oxrtc::runtime::Event::IceCandidateError {
+                    url, error_text, ..
+                }) => error = Some((url, error_text)),
+                Some(_) => {}
+                None => break,
             }
         }
     })
     .await;
-    assert!(done.is_ok(), "gathering completes");
+    assert!(
+        done.is_ok(),
+        "gathering completes and the error is reported"
+    );
     let sdp = a.local_description().await.unwrap().sdp;
     assert!(!sdp.contains("a=candidate:"), "{sdp}");
     let (url, text) = error.expect("an icecandidateerror names the server");
