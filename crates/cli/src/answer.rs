@@ -402,11 +402,13 @@ pub enum Site {
     Page,
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then closes every session.
+/// Serves HTTP on `listener` until `shutdown` completes, then closes every session;
+/// `whip`, when given, serves `/whip` and `/whep` (see [`crate::whip`]).
 pub async fn serve_http(
     listener: TcpListener,
     answerer: Arc<Answerer>,
     site: Site,
+    whip: Option<Arc<crate::whip::Whip>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -415,8 +417,9 @@ pub async fn serve_http(
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
                     let a = Arc::clone(&answerer);
+                    let w = whip.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = connection(stream, a, site).await {
+                        if let Err(e) = connection(stream, a, site, w).await {
                             tracing::debug!(%peer, error = %e, "http connection");
                         }
                     });
@@ -433,12 +436,16 @@ pub async fn serve_http(
     drop(listener);
     tracing::info!(sessions = answerer.len(), "shutting down");
     answerer.close_all().await;
+    if let Some(w) = whip {
+        w.close_all().await;
+    }
 }
 
 async fn connection(
     mut stream: TcpStream,
     answerer: Arc<Answerer>,
     site: Site,
+    whip: Option<Arc<crate::whip::Whip>>,
 ) -> Result<(), http::HttpError> {
     let _ = stream.set_nodelay(true);
     let req = match tokio::time::timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
@@ -457,11 +464,20 @@ async fn connection(
     let resp = match req {
         None => return Ok(()),
         Some(Err(r)) => r,
-        Some(Ok(req)) => route(&req, &answerer, site).await,
+        Some(Ok(req)) => {
+            let whip_resp = match &whip {
+                Some(w) => w.route(&req).await,
+                None => None,
+            };
+            match whip_resp {
+                Some(r) => r,
+                None => route(&req, &answerer, site).await,
+            }
+        }
     };
     let resp = resp
         .with_header("Access-Control-Allow-Origin", "*")
-        .with_header("Access-Control-Expose-Headers", "Location");
+        .with_header("Access-Control-Expose-Headers", "Location, Link, Allow");
     stream.write_all(&resp.to_bytes()).await?;
     let _ = stream.shutdown().await;
     Ok(())
@@ -529,6 +545,6 @@ pub async fn run(args: AnswerArgs) -> Result<(), CliError> {
     let shutdown = signal::shutdown();
     println!("listening on http://{addr}/offer");
     let answerer = Answerer::with_save(config, args.max_sessions.max(1), args.save);
-    serve_http(listener, answerer, Site::Signaling, shutdown).await;
+    serve_http(listener, answerer, Site::Signaling, None, shutdown).await;
     Ok(())
 }

@@ -10,7 +10,9 @@
 //!   echoed unchanged, incoming tracks reflected, one JSON result line per offer run;
 //!   `--save DIR` stores received tracks (VP8 in IVF, Opus in Ogg).
 //! - `oxrtc serve`: a page embedded in the binary that connects a browser to a Rust peer
-//!   (chat over an echoed data channel, the camera reflected, live stats from both ends).
+//!   (chat over an echoed data channel, the camera reflected, live stats from both ends),
+//!   and WHIP ingest (RFC 9725, `POST /whip`) with WHEP egress (`POST /whep`) of the
+//!   published stream to several viewers.
 //! - `oxrtc stun-server` and `oxrtc turn-server`: oxrtc-stun's binding server and
 //!   oxrtc-turn's server runtime.
 //!
@@ -39,6 +41,7 @@ pub mod serve;
 pub mod servers;
 pub mod signal;
 pub mod units;
+pub mod whip;
 
 use clap::{Parser, Subcommand};
 

@@ -3,13 +3,15 @@
 //! demo, serve, and the errors people see. Every process started is killed by a guard.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use oxrtc::runtime::PeerConnection;
 use oxrtc::{
     Config, DataChannelInit, IceGatheringState, InterfaceFilter, Message, RtcSessionDescription,
 };
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -126,20 +128,7 @@ fn answerer() -> (Proc, String) {
 
 /// One HTTP/1.1 request with `Connection: close`: (status, head, body).
 fn http(addr: &str, method: &str, path: &str, ctype: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let i = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&buf[..i]).into_owned();
-    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (code, head, buf[i + 4..].to_vec())
+    common::http_with(addr, method, path, &[("Content-Type", ctype)], body)
 }
 
 fn config() -> Config {

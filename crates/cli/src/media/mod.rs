@@ -118,6 +118,13 @@ pub fn clips() -> Result<&'static Clips, String> {
 #[derive(Debug)]
 pub struct Task(JoinHandle<()>);
 
+impl Task {
+    /// Runs `f` until it ends or the task is dropped.
+    pub fn spawn(f: impl std::future::Future<Output = ()> + Send + 'static) -> Task {
+        Task(tokio::spawn(f))
+    }
+}
+
 impl Drop for Task {
     fn drop(&mut self) {
         self.0.abort();
