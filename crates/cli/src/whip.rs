@@ -8,7 +8,8 @@
 //!   video section is answered `sendonly` with the publisher's track of that kind, its
 //!   RTP forwarded (the sender rewrites SSRC, sequence numbers and timestamps; the payload
 //!   type is mapped to the viewer's for the same codec). Key frame requests from viewers
-//!   reach the publisher as PLI (at most one per [`PLI_INTERVAL`] per track). With
+//!   reach the publisher as PLI (at most one per [`PLI_INTERVAL`] per track; one asked
+//!   for within it goes out when it ends), and a joining viewer asks for one. With
 //!   nothing published: `409` and why. `DELETE /whep/session/N` ends a viewer.
 //! - `--whip-token TOKEN`: every `/whip` and `/whep` request needs
 //!   `Authorization: Bearer TOKEN` (`401` otherwise; compared in constant time).
@@ -32,7 +33,7 @@ use tokio::sync::watch;
 
 /// How long an answer may wait for ICE gathering to complete.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Fewest time between two key frame requests sent to the publisher for one track.
+/// Least time between two key frame requests sent to the publisher for one track.
 pub const PLI_INTERVAL: Duration = Duration::from_millis(500);
 
 /// One track of the publisher.
@@ -41,19 +42,51 @@ struct IngestTrack {
     track: RemoteTrack,
     /// The codecs negotiated with the publisher (payload types are the publisher's).
     codecs: Vec<Codec>,
-    last_pli: Mutex<Option<Instant>>,
+    pli: Mutex<Pli>,
+}
+
+/// The key frame requests sent to the publisher for one track.
+#[derive(Default)]
+struct Pli {
+    last: Option<Instant>,
+    /// A request came within [`PLI_INTERVAL`] of the last one: it goes out when the
+    /// interval ends (so a viewer joining right after another still gets its key frame).
+    deferred: bool,
 }
 
 impl IngestTrack {
-    /// Asks the publisher for a key frame, unless one was asked for lately.
-    fn request_keyframe(&self) {
-        let mut last = lock(&self.last_pli);
-        let now = Instant::now();
-        if last.is_some_and(|t| now.duration_since(t) < PLI_INTERVAL) {
-            return;
-        }
-        *last = Some(now);
-        let _ = self.track.request_keyframe(None);
+    /// Asks the publisher for a key frame: now, or at the end of the interval since the
+    /// last request (several requests within it make one).
+    fn request_keyframe(self: &Arc<Self>) {
+        let wait = {
+            let mut pli = lock(&self.pli);
+            let now = Instant::now();
+            match pli.last.map(|t| now.duration_since(t)) {
+                Some(since) if since < PLI_INTERVAL => {
+                    if pli.deferred {
+                        return;
+                    }
+                    pli.deferred = true;
+                    PLI_INTERVAL - since
+                }
+                _ => {
+                    pli.last = Some(now);
+                    drop(pli);
+                    let _ = self.track.request_keyframe(None);
+                    return;
+                }
+            }
+        };
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            {
+                let mut pli = lock(&me.pli);
+                pli.deferred = false;
+                pli.last = Some(Instant::now());
+            }
+            let _ = me.track.request_keyframe(None);
+        });
     }
 }
 
@@ -297,7 +330,7 @@ impl Whip {
                     kind,
                     track,
                     codecs,
-                    last_pli: Mutex::new(None),
+                    pli: Mutex::new(Pli::default()),
                 }));
             }
             Ok::<_, Refusal>((answer, tracks))

@@ -178,6 +178,26 @@ async fn viewer(addr: &str) -> Viewer {
     Viewer { pc, location, got }
 }
 
+/// Waits until every viewer got 30 VP8 frames (a key frame with its size among them) and
+/// 50 Opus frames; fails after `limit`.
+async fn wait_for_media(viewers: &[&Viewer], limit: Duration) {
+    let t0 = Instant::now();
+    let enough = |g: &Got| {
+        let g = g.lock().unwrap();
+        let v = g.get("vp8").copied().unwrap_or_default();
+        let o = g.get("opus").copied().unwrap_or_default();
+        v.0 >= 30 && v.1 >= 1 && v.2.is_some() && o.0 >= 50
+    };
+    while !viewers.iter().all(|v| enough(&v.got)) {
+        let got: Vec<_> = viewers
+            .iter()
+            .map(|v| v.got.lock().unwrap().clone())
+            .collect();
+        assert!(t0.elapsed() < limit, "viewers got {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn header(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -257,22 +277,7 @@ async fn whip_publisher_to_two_whep_viewers() {
     let a = viewer(&addr).await;
     let b = viewer(&addr).await;
     assert_ne!(a.location, b.location);
-    let t0 = Instant::now();
-    let enough = |g: &Got| {
-        let g = g.lock().unwrap();
-        let v = g.get("vp8").copied().unwrap_or_default();
-        let o = g.get("opus").copied().unwrap_or_default();
-        v.0 >= 30 && v.1 >= 1 && o.0 >= 50
-    };
-    while !(enough(&a.got) && enough(&b.got)) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "viewers got {:?} and {:?}",
-            a.got.lock().unwrap(),
-            b.got.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_media(&[&a, &b], Duration::from_secs(20)).await;
     for v in [&a, &b] {
         let g = v.got.lock().unwrap();
         // The key frames are the clip's, whole: 320x240.
@@ -366,4 +371,88 @@ async fn whip_refusals() {
     assert!(header(&head, "allow").unwrap().contains("POST"));
     let (code, _, _) = http_async(&addr, "DELETE", "/whip/session/x", &[], String::new()).await;
     assert_eq!(code, 404);
+}
+
+/// `node whip_publish.mjs`: killed and reaped when dropped (the script kills its Chromium
+/// when its stdin closes).
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let end = Instant::now() + Duration::from_secs(10);
+        while self.0.try_wait().ok().flatten().is_none() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Headless Chromium publishes its fake camera and microphone over WHIP; two oxrtc peers
+/// play them over WHEP. Fails if Chromium or node is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by cargo xtask interop"]
+async fn interop_chromium_whip_publish_oxrtc_whep_view() {
+    let server = Server::start(&["--whip-token", TOKEN]);
+    let addr = server.addr.clone();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/whip_publish.mjs");
+    let mut node = Node(
+        Command::new("node")
+            .arg(script)
+            .arg(format!("http://{addr}/"))
+            .arg(TOKEN)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node must be installed (cargo xtask interop installs it)"),
+    );
+    let stdout = node.0.stdout.take().unwrap();
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(60), lines.recv())
+        .await
+        .expect("Chromium did not publish within 60 s")
+        .expect("the publishing script ended without a word");
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["published"], "/whip/session/1", "{v}");
+
+    let a = viewer(&addr).await;
+    let b = viewer(&addr).await;
+    wait_for_media(&[&a, &b], Duration::from_secs(30)).await;
+    let (seen, _, size) = a.got.lock().unwrap()["vp8"];
+    let size = size.unwrap();
+    println!("viewers got {:?}", a.got.lock().unwrap());
+
+    // Chromium hangs up with its own DELETE; its viewers end with it.
+    drop(node.0.stdin.take());
+    let last = tokio::time::timeout(Duration::from_secs(30), lines.recv())
+        .await
+        .expect("the publishing script did not finish")
+        .expect("the publishing script ended without a word");
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    println!("{v}");
+    let done = &v["done"];
+    assert_eq!(done["deleteStatus"], 200, "{v}");
+    // Every frame a viewer assembled was one Chromium encoded.
+    assert!(done["framesEncoded"].as_u64().unwrap_or(0) >= seen, "{v}");
+    assert_eq!(
+        (done["width"].as_u64(), done["height"].as_u64()),
+        (Some(u64::from(size.0)), Some(u64::from(size.1))),
+        "the viewers' key frames have Chromium's size: {v}"
+    );
+    let (code, _, _) = http_async(&addr, "DELETE", &a.location, &[AUTH], String::new()).await;
+    assert_eq!(code, 404, "the viewer ended with the publisher");
+    drop(node);
+    for pc in [a.pc, b.pc] {
+        pc.close().await;
+    }
 }
