@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use oxrtc_stun::{
-    is_stun, AttributeType, Class, ClientTransaction, ErrorCode, IceControlled, IceControlling,
-    IntegrityKey, MappedAddress, Message, MessageBuilder, Method, Priority, TransactionConfig,
+    is_stun, Class, ClientTransaction, ErrorCode, IceControlled, IceControlling, IntegrityKey,
+    MappedAddress, Message, MessageBuilder, Method, Nomination, Priority, TransactionConfig,
     TransactionEvent, TransactionId, Transport, UnknownAttributes, UseCandidate, Username,
     XorMappedAddress,
 };
@@ -21,10 +21,6 @@ use crate::io::{
     RelayPath, RelayedData, SelectedPair, Transmit,
 };
 use crate::relay::{Relay, RelayOutput};
-
-/// NOMINATION (draft-thatcher-ice-renomination §3): a comprehension-optional attribute that
-/// oxrtc-stun has no typed value for, written and read raw.
-pub(crate) const NOMINATION: AttributeType = AttributeType(0xC001);
 
 /// Most transmits or events queued before the oldest are dropped (the caller is not
 /// draining). Bounds memory under a flood of checks.
@@ -2109,8 +2105,7 @@ impl Agent {
             b.add(&UseCandidate).ok()?;
             if self.config.renomination && self.remote_renomination {
                 self.nomination_value = self.nomination_value.wrapping_add(1);
-                b.add_raw(NOMINATION, &self.nomination_value.to_be_bytes())
-                    .ok()?;
+                b.add(&Nomination(self.nomination_value)).ok()?;
             }
         }
         b.add_message_integrity(key).ok()?;
@@ -3009,11 +3004,12 @@ impl Agent {
                 _ => {}
             }
         }
+        // The first NOMINATION; a malformed one counts as absent.
         let nomination = msg
-            .processed_attributes()
-            .find(|a| a.typ == NOMINATION)
-            .and_then(|a| <[u8; 4]>::try_from(a.value).ok())
-            .map(u32::from_be_bytes);
+            .attribute::<Nomination>()
+            .ok()
+            .flatten()
+            .map(|Nomination(n)| n);
 
         if is_previous {
             // The pre-restart pair: answer (the peer keeps its consent), nothing else.
@@ -3495,7 +3491,7 @@ fn is_link_local(ip: IpAddr) -> bool {
 mod tests {
     use super::*;
     use crate::IceServer;
-    use oxrtc_stun::Attribute;
+    use oxrtc_stun::{Attribute, AttributeType};
 
     const LOCAL: &str = "192.0.2.1:5000";
     const PEER: &str = "198.51.100.7:6000";

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use oxrtc_stun::{
     Class, ErrorCode, IceControlled, IceControlling, IntegrityKey, Message, MessageBuilder, Method,
-    Priority, TransactionId, UseCandidate, Username, XorMappedAddress,
+    Nomination, Priority, TransactionId, UseCandidate, Username, XorMappedAddress,
 };
 use rand_chacha::rand_core::SeedableRng;
 
@@ -113,9 +113,7 @@ pub fn ice_agent(data: &[u8]) {
                         16 => b.add(&IceControlled(tie)).is_ok(),
                         _ => true,
                     }
-                    && (flags & 32 == 0
-                        || b.add_raw(crate::agent::NOMINATION, &[0, 0, 0, nomination])
-                            .is_ok())
+                    && (flags & 32 == 0 || b.add(&Nomination(u32::from(nomination))).is_ok())
                     && b.add_message_integrity(&IntegrityKey::short_term(LOCAL_PWD))
                         .is_ok()
                     && (flags & 64 != 0 || b.add_fingerprint().is_ok());

@@ -5,7 +5,8 @@
 //!   from the buffer) and a [`MessageBuilder`] that writes into a caller's `Vec<u8>`.
 //!   [`MessageRepr`] is the parse/write twin used for round trips.
 //! - **Attributes**: every RFC 8489 attribute, ICE's PRIORITY, USE-CANDIDATE,
-//!   ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §16.1), and TURN's (RFC 8656 §18,
+//!   ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §16.1), renomination's NOMINATION
+//!   (draft-thatcher-ice-renomination), and TURN's (RFC 8656 §18,
 //!   RFC 6062 §6.2), so TURN and ICE crates never redefine them. Unknown attributes are kept
 //!   ([`Attribute::Unknown`]); [`Message::unknown_comprehension_required`] lists those a
 //!   server answers 420 for.

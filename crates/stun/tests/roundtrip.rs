@@ -19,7 +19,7 @@ struct Params {
     types: Vec<u16>,
 }
 
-const KINDS: usize = 35;
+const KINDS: usize = 36;
 
 fn build(kind: usize, p: &Params) -> Attribute<'_> {
     let family = if p.flag {
@@ -80,6 +80,7 @@ fn build(kind: usize, p: &Params) -> Attribute<'_> {
         31 => Fingerprint(p.n as u32).into(),
         32 => IceControlled(p.n).into(),
         33 => IceControlling(p.n).into(),
+        34 => Nomination(p.n as u32).into(),
         _ => {
             // An unknown type, comprehension-required or not (skip the known ones).
             let mut t = p.n as u16;

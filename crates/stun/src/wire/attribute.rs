@@ -99,6 +99,8 @@ impl AttributeType {
     pub const ICE_CONTROLLED: Self = Self(0x8029);
     /// ICE-CONTROLLING (RFC 8445 §16.1).
     pub const ICE_CONTROLLING: Self = Self(0x802A);
+    /// NOMINATION (draft-thatcher-ice-renomination §3; libwebrtc's `STUN_ATTR_NOMINATION`).
+    pub const NOMINATION: Self = Self(0xC001);
 
     /// Whether an agent that does not understand this attribute must reject the message
     /// (types below 0x8000, RFC 8489 §14).
@@ -148,6 +150,7 @@ impl AttributeType {
             Self::FINGERPRINT => "FINGERPRINT",
             Self::ICE_CONTROLLED => "ICE-CONTROLLED",
             Self::ICE_CONTROLLING => "ICE-CONTROLLING",
+            Self::NOMINATION => "NOMINATION",
             _ => return None,
         })
     }
@@ -1040,6 +1043,13 @@ int_attribute!(
     IceControlling, ICE_CONTROLLING, u64
 );
 int_attribute!(
+    /// NOMINATION: the controlling agent nominates (or renominates) this pair; the controlled
+    /// agent selects the pair with the highest value (draft-thatcher-ice-renomination §3).
+    /// Comprehension-optional. The value is a 32-bit unsigned integer, as libwebrtc reads and
+    /// writes it (`StunUInt32Attribute`).
+    Nomination, NOMINATION, u32
+);
+int_attribute!(
     /// LIFETIME: the allocation's remaining lifetime in seconds (RFC 8656 §18.2).
     Lifetime, LIFETIME, u32
 );
@@ -1457,6 +1467,7 @@ attribute_enum! {
     Fingerprint(Fingerprint) = FINGERPRINT,
     IceControlled(IceControlled) = ICE_CONTROLLED,
     IceControlling(IceControlling) = ICE_CONTROLLING,
+    Nomination(Nomination) = NOMINATION,
 }
 
 impl<'a> From<UnknownAttribute<'a>> for Attribute<'a> {
@@ -1524,6 +1535,8 @@ mod tests {
     fn fixed_length_attributes_reject_other_lengths() {
         assert!(Priority::decode(&[0; 5], &ID).is_err());
         assert!(IceControlling::decode(&[0; 4], &ID).is_err());
+        assert!(Nomination::decode(&[0; 3], &ID).is_err());
+        assert!(Nomination::decode(&[0; 8], &ID).is_err());
         assert!(UseCandidate::decode(&[0], &ID).is_err());
         assert!(Userhash::decode(&[0; 31], &ID).is_err());
         assert!(MessageIntegrity::decode(&[0; 32], &ID).is_err());
@@ -1579,5 +1592,30 @@ mod tests {
         assert_eq!(AttributeType(0x7777).to_string(), "0x7777");
         assert!(AttributeType::PRIORITY.is_comprehension_required());
         assert!(!AttributeType::SOFTWARE.is_comprehension_required());
+        assert_eq!(AttributeType::NOMINATION.to_string(), "NOMINATION");
+        assert!(!AttributeType::NOMINATION.is_comprehension_required());
+    }
+
+    #[test]
+    fn nomination_exact_bytes() {
+        use crate::{Class, Message, MessageBuilder, Method};
+        // A 32-bit unsigned value, network order, as libwebrtc's StunUInt32Attribute.
+        let mut out = Vec::new();
+        let mut b = MessageBuilder::new(&mut out, Class::Request, Method::Binding, ID);
+        b.add(&Nomination(0x0102_0304)).unwrap();
+        let bytes = b.finish().to_vec();
+        assert_eq!(
+            bytes[20..],
+            [0xC0, 0x01, 0x00, 0x04, 0x01, 0x02, 0x03, 0x04]
+        );
+        let msg = Message::new_checked(&bytes[..]).unwrap();
+        assert_eq!(
+            msg.attribute::<Nomination>().unwrap(),
+            Some(Nomination(0x0102_0304))
+        );
+        assert_eq!(
+            Attribute::decode(AttributeType::NOMINATION, &[0xff; 4], &ID),
+            Ok(Attribute::Nomination(Nomination(u32::MAX)))
+        );
     }
 }
