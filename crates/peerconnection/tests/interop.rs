@@ -8,13 +8,15 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+use common::{gathered, loopback_config as config};
 use oxrtc::rtp::container::ivf::IvfReader;
 use oxrtc::rtp::container::ogg::OggOpusReader;
 use oxrtc::runtime::{Event, Events, LocalTrack, PeerConnection, RemoteTrack};
 use oxrtc::sdp::Codec;
 use oxrtc::{
-    Config, DataChannelInit, Direction, IceGatheringState, InterfaceFilter, MediaKind, Message,
-    RtcSessionDescription, Sample, TransceiverId, TransceiverInit,
+    DataChannelInit, Direction, MediaKind, Message, RtcSessionDescription, Sample, TransceiverId,
+    TransceiverInit,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -61,23 +63,6 @@ impl Drop for Guard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn config() -> Config {
-    Config {
-        interface_filter: InterfaceFilter::loopback_only(),
-        ..Config::default()
-    }
-}
-
-async fn gathered(pc: &PeerConnection, events: &mut Events) -> RtcSessionDescription {
-    while pc.ice_gathering_state().await != IceGatheringState::Complete {
-        tokio::time::timeout(Duration::from_secs(10), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    pc.local_description().await.unwrap()
 }
 
 /// One HTTP/1.1 exchange on `stream`: (request line, body).
@@ -130,7 +115,7 @@ async fn serve_answers(listener: TcpListener) {
             .unwrap();
         let upstream = reflect_tracks(&pc, &mut events).await;
         pc.set_local_description(None).await.unwrap();
-        let answer = gathered(&pc, &mut events).await;
+        let answer = gathered(&pc, &mut events, Duration::from_secs(10)).await;
         let resp = format!(
             "HTTP/1.1 201 Created\r\ncontent-type: application/sdp\r\ncontent-length: {}\r\n\r\n{}",
             answer.sdp.len(),
@@ -393,7 +378,7 @@ async fn oxrtc_offers_to_remote(peer: &str, media: bool) {
         None
     };
     pc.set_local_description(None).await.unwrap();
-    let offer = gathered(&pc, &mut events).await;
+    let offer = gathered(&pc, &mut events, Duration::from_secs(10)).await;
     let req = format!(
         "POST /offer HTTP/1.1\r\nhost: x\r\ncontent-type: application/sdp\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
         offer.sdp.len(),

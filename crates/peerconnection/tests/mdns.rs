@@ -10,11 +10,10 @@
 #![cfg(feature = "mdns")]
 #![allow(clippy::unwrap_used)]
 
-use oxrtc::runtime::{Event, Events, PeerConnection};
-use oxrtc::{
-    Config, DataChannelInit, IceGatheringState, InterfaceFilter, Message, RtcSessionDescription,
-    Stats,
-};
+mod common;
+use common::{gathered, loopback_config as config};
+use oxrtc::runtime::{Event, PeerConnection};
+use oxrtc::{Config, DataChannelInit, InterfaceFilter, Message, RtcSessionDescription, Stats};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -70,23 +69,6 @@ fn run_in_netns(name: &str) {
     assert!(text.contains("1 passed"), "the test ran inside:\n{text}");
 }
 
-async fn gathered(pc: &PeerConnection, events: &mut Events) -> RtcSessionDescription {
-    while pc.ice_gathering_state().await != IceGatheringState::Complete {
-        tokio::time::timeout(WAIT, events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    pc.local_description().await.unwrap()
-}
-
-fn config() -> Config {
-    Config {
-        interface_filter: InterfaceFilter::loopback_only(),
-        ..Config::default()
-    }
-}
-
 /// a offers with its host candidate hidden behind `<uuid>.local` (announced by an mdns-sd
 /// responder, as a browser's own responder would); b's answer carries no candidate, so
 /// only b can start checks, and only towards what it resolved.
@@ -98,7 +80,7 @@ async fn mdns_call() {
         .await
         .unwrap();
     a.set_local_description(None).await.unwrap();
-    let offer = gathered(&a, &mut ae).await;
+    let offer = gathered(&a, &mut ae, WAIT).await;
     let host = format!(
         "{:08x}-1d2e-4f3a-9b8c-0123456789ab.local",
         std::process::id()
@@ -133,7 +115,7 @@ async fn mdns_call() {
     };
     b.add_ice_candidate(Some(ghost)).await.unwrap();
     b.set_local_description(None).await.unwrap();
-    let answer = gathered(&b, &mut be).await;
+    let answer = gathered(&b, &mut be, WAIT).await;
     let bare: String = answer
         .sdp
         .lines()
@@ -338,7 +320,7 @@ async fn answer_once(listener: tokio::net::TcpListener, seen: tokio::sync::onesh
         .await
         .unwrap();
     pc.set_local_description(None).await.unwrap();
-    let answer = gathered(&pc, &mut events).await;
+    let answer = gathered(&pc, &mut events, WAIT).await;
     let resp = format!(
         "HTTP/1.1 201 Created\r\ncontent-type: application/sdp\r\ncontent-length: {}\r\n\r\n{}",
         answer.sdp.len(),

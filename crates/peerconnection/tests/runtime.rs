@@ -2,29 +2,13 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{gathered, loopback_config as config};
 use oxrtc::runtime::{DataChannel, Event, Events, PeerConnection};
 use oxrtc::{
-    Config, DataChannelInit, DataChannelState, Error, IceGatheringState, InterfaceFilter, Message,
-    OfferOptions, PeerConnectionState, RtcSessionDescription,
+    Config, DataChannelInit, DataChannelState, Error, Message, OfferOptions, PeerConnectionState,
 };
 use std::time::Duration;
-
-fn config() -> Config {
-    Config {
-        interface_filter: InterfaceFilter::loopback_only(),
-        ..Config::default()
-    }
-}
-
-async fn gathered(pc: &PeerConnection, events: &mut Events) -> RtcSessionDescription {
-    while pc.ice_gathering_state().await != IceGatheringState::Complete {
-        tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    pc.local_description().await.unwrap()
-}
 
 /// Non-trickle offer/answer (as the CLI does): a offers with a channel, b answers.
 async fn connect() -> (
@@ -42,11 +26,11 @@ async fn connect() -> (
         .await
         .unwrap();
     a.set_local_description(None).await.unwrap();
-    let offer = gathered(&a, &mut ae).await;
+    let offer = gathered(&a, &mut ae, Duration::from_secs(5)).await;
     assert!(offer.sdp.contains("a=candidate:"));
     b.set_remote_description(offer).await.unwrap();
     b.set_local_description(None).await.unwrap();
-    let answer = gathered(&b, &mut be).await;
+    let answer = gathered(&b, &mut be, Duration::from_secs(5)).await;
     a.set_remote_description(answer).await.unwrap();
     let remote = tokio::time::timeout(Duration::from_secs(5), async {
         loop {

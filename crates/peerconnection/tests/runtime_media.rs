@@ -4,33 +4,15 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{gathered, loopback_config as config};
 use oxrtc::rtp::container::ivf::IvfReader;
 use oxrtc::rtp::container::ogg::OggOpusReader;
-use oxrtc::runtime::{Event, Events, LocalTrack, PeerConnection};
+use oxrtc::runtime::{Event, LocalTrack, PeerConnection};
 use oxrtc::sdp::Codec;
-use oxrtc::{
-    Config, Direction, IceGatheringState, InterfaceFilter, MediaKind, RtcSessionDescription,
-    Sample, TransceiverInit,
-};
+use oxrtc::{Direction, MediaKind, Sample, TransceiverInit};
 use std::collections::HashMap;
 use std::time::Duration;
-
-fn config() -> Config {
-    Config {
-        interface_filter: InterfaceFilter::loopback_only(),
-        ..Config::default()
-    }
-}
-
-async fn gathered(pc: &PeerConnection, events: &mut Events) -> RtcSessionDescription {
-    while pc.ice_gathering_state().await != IceGatheringState::Complete {
-        tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    pc.local_description().await.unwrap()
-}
 
 fn clip(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -65,7 +47,7 @@ async fn media_is_reflected_over_loopback() {
     let ta = a.add_track(&audio, &["s"]).await.unwrap();
     assert_eq!(video.senders(), 1);
     a.set_local_description(None).await.unwrap();
-    let offer = gathered(&a, &mut ae).await;
+    let offer = gathered(&a, &mut ae, Duration::from_secs(5)).await;
     // Only VP8 and its RTX, as the codec preferences say.
     assert!(offer.sdp.contains("UDP/TLS/RTP/SAVPF 96 97\r\n"));
 
@@ -93,7 +75,7 @@ async fn media_is_reflected_over_loopback() {
     }
     assert_eq!(reflectors.len(), 2);
     b.set_local_description(None).await.unwrap();
-    let answer = gathered(&b, &mut be).await;
+    let answer = gathered(&b, &mut be, Duration::from_secs(5)).await;
     a.set_remote_description(answer).await.unwrap();
     assert_eq!(tv.current_direction().await, Some(Direction::SendRecv));
 

@@ -4,28 +4,14 @@
 #![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used)]
 
-use oxrtc::runtime::{Events, PeerConnection};
-use oxrtc::{
-    Config, DataChannelInit, IceGatheringState, InterfaceFilter, RtcSessionDescription, Stats,
-};
+mod common;
+use common::{gathered, loopback_config as config};
+use oxrtc::runtime::PeerConnection;
+use oxrtc::{DataChannelInit, Stats};
 use std::time::Duration;
-
-async fn gathered(pc: &PeerConnection, events: &mut Events) -> RtcSessionDescription {
-    while pc.ice_gathering_state().await != IceGatheringState::Complete {
-        tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-    }
-    pc.local_description().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candidate_pair_stats_carry_round_trip_times() {
-    let config = || Config {
-        interface_filter: InterfaceFilter::loopback_only(),
-        ..Config::default()
-    };
     let (a, mut ae) = PeerConnection::new(config()).await.unwrap();
     let (b, mut be) = PeerConnection::new(config()).await.unwrap();
     let mut ch = a
@@ -33,11 +19,11 @@ async fn candidate_pair_stats_carry_round_trip_times() {
         .await
         .unwrap();
     a.set_local_description(None).await.unwrap();
-    b.set_remote_description(gathered(&a, &mut ae).await)
+    b.set_remote_description(gathered(&a, &mut ae, Duration::from_secs(5)).await)
         .await
         .unwrap();
     b.set_local_description(None).await.unwrap();
-    a.set_remote_description(gathered(&b, &mut be).await)
+    a.set_remote_description(gathered(&b, &mut be, Duration::from_secs(5)).await)
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(5), ch.wait_open())
